@@ -1,0 +1,107 @@
+"""The one degradation: modcrop + PIL bicubic downscaling. Numpy and Pillow only.
+
+Every LR image in the project (prepare, training, evaluation) comes from
+`make_lr`, so numbers from different tools are comparable.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "load_image", "modcrop", "make_lr", "validate_scale"]
+
+#: Suffixes of the image files read from folders (compared case-insensitively).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def validate_scale(scale) -> int:
+    """Return `scale` as an int, or raise a ValueError naming it."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"`scale` must be an integer >= 1. Received: scale={scale!r}")
+    return int(scale)
+
+
+def _check_rgb_uint8(img, arg: str) -> np.ndarray:
+    img = np.asarray(img)
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[-1] != 3:
+        raise ValueError(
+            f"`{arg}` must be a uint8 RGB array of shape (H, W, 3). "
+            f"Received: dtype={img.dtype}, shape={img.shape}"
+        )
+    return img
+
+
+def load_image(path) -> np.ndarray:
+    """Read an image file as a uint8 (H, W, 3) RGB array.
+
+    Grayscale, palette, RGBA (alpha dropped), CMYK and other 8-bit modes are
+    converted to RGB. Raises FileNotFoundError for a missing file and ValueError
+    for a file Pillow cannot decode or a 16-bit/float image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Image file '{path}' does not exist.")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+                raise ValueError(
+                    f"Image file '{path}' has mode '{im.mode}' (16-bit or float); "
+                    "only 8-bit images (RGB, RGBA, L, LA, P, CMYK, ...) are supported."
+                )
+            if im.mode == "P" and "transparency" in im.info:
+                im = im.convert("RGBA")  # avoids Pillow's palette-transparency warning
+            if im.mode != "RGB":
+                im = im.convert("RGB")
+            arr = np.asarray(im, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+        raise ValueError(f"Cannot read image file '{path}': {e}") from e
+    return np.ascontiguousarray(arr)
+
+
+def modcrop(hr, scale: int) -> np.ndarray:
+    """Crop the top-left (H - H % scale, W - W % scale) part of an (H, W, ...) image.
+
+    Raises ValueError when the image is smaller than `scale` along either side.
+    """
+    scale = validate_scale(scale)
+    hr = np.asarray(hr)
+    if hr.ndim < 2:
+        raise ValueError(f"`hr` must be an image of shape (H, W[, C]). Received: shape={hr.shape}")
+    h, w = hr.shape[:2]
+    if h < scale or w < scale:
+        raise ValueError(
+            f"Image of {h}x{w} pixels (HxW) is smaller than `scale`={scale}; "
+            f"it needs at least {scale}x{scale}."
+        )
+    return hr[: h - h % scale, : w - w % scale]
+
+
+def make_lr(hr_uint8, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """Make the (HR, LR) training/evaluation pair of an image.
+
+    The HR image is modcropped, then downscaled by `scale` with PIL's bicubic
+    filter (`Image.resize((w // s, h // s), Image.BICUBIC)`), the original
+    project's convention.
+
+    Args:
+        hr_uint8: uint8 RGB array, (H, W, 3).
+        scale: integer downscaling factor >= 1.
+
+    Returns:
+        `(hr, lr)`: the cropped HR, uint8 (H', W', 3) with H' = H - H % scale,
+        and the LR, uint8 (H' / scale, W' / scale, 3).
+    """
+    hr = _check_rgb_uint8(hr_uint8, "hr_uint8")
+    hr = np.ascontiguousarray(modcrop(hr, scale))
+    h, w = hr.shape[:2]
+    lr = Image.fromarray(hr).resize((w // scale, h // scale), Image.BICUBIC)
+    return hr, np.asarray(lr, dtype=np.uint8)
+
+
+def is_image_file(path) -> bool:
+    """True when `path` has one of IMAGE_EXTENSIONS (case-insensitive)."""
+    return os.path.splitext(str(path))[1].lower() in IMAGE_EXTENSIONS

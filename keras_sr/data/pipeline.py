@@ -1,0 +1,179 @@
+"""tf.data pipelines over a PairSource: random aligned patches for training.
+
+Each element is read on its own through the PairSource (an HDF5 item's patch is
+sliced from disk, a folder image is decoded and degraded by `make_lr`); nothing
+loads the whole data set into memory.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from keras_sr._keras import tf
+from keras_sr.data.sources import PairSource, open_pairs
+
+__all__ = ["make_train_dataset", "check_patch_fits", "make_eval_items", "read_train_patch"]
+
+
+def _as_source(source, scale: int) -> PairSource:
+    if isinstance(source, PairSource):
+        if source.scale != scale:
+            raise ValueError(
+                f"`scale`={scale} does not match the PairSource's scale {source.scale} "
+                f"('{source.path}')."
+            )
+        return source
+    return open_pairs(source, scale)
+
+
+def _validate_positive_int(value, arg: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"`{arg}` must be an integer >= 1. Received: {arg}={value!r}")
+    return int(value)
+
+
+def _too_small(source: PairSource, i: int, lr_hw, patch_size: int) -> str:
+    s = source.scale
+    hr_hw = (lr_hw[0] * s, lr_hw[1] * s)
+    return (
+        f"{source.describe(i)} is too small for `patch_size`={patch_size} at `scale`={s}: "
+        f"HR {hr_hw[0]}x{hr_hw[1]}, LR {lr_hw[0]}x{lr_hw[1]} (HxW), but a patch needs "
+        f"LR {patch_size}x{patch_size} (HR {patch_size * s}x{patch_size * s})."
+    )
+
+
+def check_patch_fits(source, patch_size: int, scale: int) -> None:
+    """Raise ValueError unless every pair holds a `patch_size` LR patch.
+
+    Scans shapes without decoding pixels (HDF5 dataset `.shape`, PIL header size).
+
+    Args:
+        source: a PairSource or a path for `open_pairs`.
+        patch_size: LR patch side in pixels (the HR patch is `patch_size * scale`).
+        scale: super-resolution factor.
+    """
+    patch_size = _validate_positive_int(patch_size, "patch_size")
+    src = _as_source(source, scale)
+    bad = []
+    for i in range(len(src)):
+        h, w = src.lr_shape(i)
+        if h < patch_size or w < patch_size:
+            bad.append((i, (h, w)))
+    if bad:
+        i, hw = bad[0]
+        more = f" ({len(bad)} of {len(src)} pairs are too small.)" if len(bad) > 1 else ""
+        raise ValueError(_too_small(src, i, hw, patch_size) + more)
+
+
+def _augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator):
+    hflip, vflip, rot = rng.integers(0, 2, size=3)
+    if hflip:
+        lr, hr = lr[:, ::-1], hr[:, ::-1]
+    if vflip:
+        lr, hr = lr[::-1], hr[::-1]
+    if rot:
+        lr, hr = np.rot90(lr), np.rot90(hr)
+    return lr, hr
+
+
+def read_train_patch(
+    source: PairSource, i: int, patch_size: int, rng: np.random.Generator, augment: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """One random aligned (lr, hr) uint8 patch of pair `i`, optionally flipped/rotated.
+
+    Returns arrays of shapes (p, p, 3) and (p * scale, p * scale, 3). Raises
+    ValueError naming the image when it is smaller than the patch.
+    """
+    h, w = source.lr_shape(i)
+    if h < patch_size or w < patch_size:
+        raise ValueError(_too_small(source, i, (h, w), patch_size))
+    top = int(rng.integers(0, h - patch_size + 1))
+    left = int(rng.integers(0, w - patch_size + 1))
+    lr, hr = source.read_patch(i, top, left, patch_size)
+    if augment:
+        lr, hr = _augment(lr, hr, rng)
+    return np.ascontiguousarray(lr), np.ascontiguousarray(hr)
+
+
+def make_train_dataset(
+    path,
+    scale: int,
+    patch_size: int = 32,
+    batch_size: int = 16,
+    seed: int | None = None,
+    repeat: bool = True,
+    augment: bool = True,
+    num_parallel_calls=tf.data.AUTOTUNE,
+    check_sizes: bool = True,
+) -> "tf.data.Dataset":
+    """Batches of random aligned (lr, hr) patches for training.
+
+    Args:
+        path: HDF5 file, image folder (see `open_pairs`) or a PairSource.
+        scale: super-resolution factor.
+        patch_size: LR patch side in pixels; HR patches are `patch_size * scale`.
+        batch_size: patches per batch.
+        seed: integer seed; two datasets with the same seed yield the same
+            batches (order, crops and augmentations). None draws a fresh seed.
+        repeat: cycle forever, reshuffling every epoch (batches then all have
+            `batch_size` elements). With False, one pass; the last batch may be
+            smaller.
+        augment: random horizontal flip, vertical flip and 90-degree rotation
+            (the 8 symmetries of the square), the same for LR and HR.
+        num_parallel_calls: parallel reads (tf.data.AUTOTUNE by default); the
+            output order stays deterministic.
+        check_sizes: scan every pair's size up front (cheap, no decoding) and
+            raise ValueError if one is smaller than a patch; a read also checks.
+
+    Returns:
+        A tf.data.Dataset of `(lr, hr)` float32 in [0, 1], shapes
+        (B, p, p, 3) and (B, p * scale, p * scale, 3).
+    """
+    patch_size = _validate_positive_int(patch_size, "patch_size")
+    batch_size = _validate_positive_int(batch_size, "batch_size")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError(f"`seed` must be None or an integer >= 0. Received: seed={seed!r}")
+    source = _as_source(path, scale)
+    if check_sizes:
+        check_patch_fits(source, patch_size, scale)
+    n = len(source)
+    # Every random choice of element k comes from a generator seeded with
+    # (base_seed, k), so results do not depend on thread scheduling.
+    base_seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+    hr_size = patch_size * source.scale
+
+    def read(k, i):
+        rng = np.random.default_rng([base_seed, int(k)])
+        return read_train_patch(source, int(i), patch_size, rng, augment)
+
+    def tf_read(k, i):
+        lr, hr = tf.numpy_function(read, [k, i], [tf.uint8, tf.uint8], stateful=False)
+        lr.set_shape((patch_size, patch_size, 3))
+        hr.set_shape((hr_size, hr_size, 3))
+        return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
+
+    ds = tf.data.Dataset.range(n)
+    # The shuffle buffer holds indices only, so a full-size buffer is cheap.
+    ds = ds.shuffle(n, seed=base_seed % (2**31), reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.enumerate()
+    ds = ds.map(tf_read, num_parallel_calls=num_parallel_calls, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=repeat)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_eval_items(path, scale: int) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """Yield `(name, lr, hr)` uint8 arrays for every pair of an HDF5 file or image folder.
+
+    `path` may also be a PairSource. LR is (h, w, 3), HR (h * scale, w * scale, 3).
+    """
+    source = _as_source(path, scale)  # errors surface here, not at the first next()
+
+    def items():
+        for i in range(len(source)):
+            lr, hr = source[i]
+            yield source.name(i), lr, hr
+
+    return items()

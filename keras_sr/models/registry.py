@@ -1,0 +1,116 @@
+"""Name -> builder registry. Defaults are the paper configurations."""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from keras_sr.models.fd_irb import build_fd_irb
+from keras_sr.models.rdcab_recursive import build_rdcab_recursive
+from keras_sr.models.rdn import build_rdn
+from keras_sr.models.split import build_split
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    builder: Callable
+    defaults: dict
+    scales: tuple = (2, 3, 4)
+    # Minimum value of each integer config key, and which keys must be equal/divisible.
+    minimums: dict = field(default_factory=dict)
+    equal_widths: bool = True  # growth_rate must equal num_features
+    width_multiple: int = 1  # num_features must be a multiple of this
+    description: str = ""
+
+
+_REGISTRY = {
+    "rdn": ModelSpec(
+        build_rdn,
+        dict(num_features=64, growth_rate=64, num_blocks=16, num_layers=8),
+        minimums=dict(num_features=1, growth_rate=1, num_blocks=1, num_layers=1),
+        description="Residual Dense Network, the 22M-parameter baseline",
+    ),
+    "rdcab_recursive": ModelSpec(
+        build_rdcab_recursive,
+        dict(num_features=64, growth_rate=64, num_layers=8, recursions=9),
+        minimums=dict(num_features=1, growth_rate=1, num_layers=1, recursions=1),
+        equal_widths=False,
+        description="one shared residual dense channel-attention block applied U times",
+    ),
+    "split": ModelSpec(
+        build_split,
+        dict(num_features=64, growth_rate=64, num_layers=8, recursions=9),
+        # The original upsampler hard-codes 48 = 3 * 4 * 4 channels: x4 only.
+        scales=(4,),
+        minimums=dict(num_features=4, growth_rate=4, num_layers=2, recursions=1),
+        width_multiple=4,
+        description="RDCAB-RecursiveSRNet with IMDN-style channel split",
+    ),
+    "fd_irb": ModelSpec(
+        build_fd_irb,
+        dict(num_features=64, growth_rate=64, num_layers=8, recursions=3, irb_features=None),
+        minimums=dict(num_features=2, growth_rate=2, num_layers=2, recursions=1, irb_features=1),
+        width_multiple=2,
+        description="feature distillation + information refinement block at HR",
+    ),
+}
+
+
+def names():
+    """Registered model names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def spec(name):
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown model {name!r}. Available: {names()}")
+    return _REGISTRY[name]
+
+
+def supported_scales(name):
+    return spec(name).scales
+
+
+def resolve_config(name, scale=4, **config):
+    """Validated full config (defaults filled in). Raises ValueError naming the bad argument."""
+    model_spec = spec(name)
+    if scale not in model_spec.scales:
+        raise ValueError(
+            f"`scale` must be one of {model_spec.scales} for model {name!r}. Received: scale={scale!r}"
+        )
+    unknown = sorted(set(config) - set(model_spec.defaults))
+    if unknown:
+        raise ValueError(
+            f"Unknown config key(s) {unknown} for model {name!r}. Allowed: {sorted(model_spec.defaults)}"
+        )
+    resolved = {**model_spec.defaults, **config}
+    for key, value in resolved.items():
+        if value is None and model_spec.defaults[key] is None:
+            continue
+        minimum = model_spec.minimums.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(
+                f"`{key}` must be an integer >= {minimum} for model {name!r}. Received: {key}={value!r}"
+            )
+    if model_spec.equal_widths and resolved["growth_rate"] != resolved["num_features"]:
+        raise ValueError(
+            f"`growth_rate` must equal `num_features` for model {name!r} (the block's residual "
+            f"adds need equal widths). Received: growth_rate={resolved['growth_rate']}, "
+            f"num_features={resolved['num_features']}"
+        )
+    if resolved["num_features"] % model_spec.width_multiple:
+        raise ValueError(
+            f"`num_features` must be a multiple of {model_spec.width_multiple} for model {name!r}. "
+            f"Received: num_features={resolved['num_features']}"
+        )
+    return resolved
+
+
+def build(name, scale=4, **config):
+    """Builds a flat functional tf_keras model, input (None, None, 3) RGB in [0, 1].
+
+    Args:
+        name: one of `names()`.
+        scale: upscaling factor, one of `supported_scales(name)`.
+        **config: architecture keys (num_features, growth_rate, num_blocks,
+            num_layers, recursions, ...); unspecified keys take the paper defaults.
+    """
+    resolved = resolve_config(name, scale, **config)
+    return spec(name).builder(scale, **resolved)

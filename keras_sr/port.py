@@ -1,0 +1,196 @@
+"""PyTorch state_dict -> Keras weights for the keras-sr networks.
+
+    python -m keras_sr.port SRC --model NAME [--scale S] [--set KEY=VALUE ...] -o OUT.weights.h5
+
+SRC is a `.npz` in the reference format (keys `state_dict/<name>`) or a `.pth`
+file saved by the original PyTorch code (needs torch installed). Conversions:
+conv kernels OIHW -> HWIO; the output channels of a conv that feeds a pixel
+shuffle are permuted from PyTorch's order to depth_to_space's.
+"""
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from keras_sr import models
+from keras_sr._keras import keras
+from keras_sr.cli_utils import parse_set_options
+from keras_sr.layers import BicubicUpsample, PixelShuffle, Scale
+
+# Prefix rewrites from PyTorch module paths to Keras layer names; then "." -> "_".
+_BLOCK_PREFIXES = ("recursive_SR.0.rdcabs.", "recursive_SR.0.rdbs.")
+
+
+def keras_layer_name(torch_prefix):
+    """'recursive_SR.0.rdbs.layer3_sub' -> 'block_layer3_sub'."""
+    for block_prefix in _BLOCK_PREFIXES:
+        if torch_prefix.startswith(block_prefix):
+            torch_prefix = "block." + torch_prefix[len(block_prefix) :]
+    return torch_prefix.replace(".", "_")
+
+
+def load_state_dict(path):
+    """Reads a PyTorch state_dict as {name: float32 ndarray} from .npz or .pth."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"State dict file not found: {path}")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            state = {k[len("state_dict/") :]: archive[k] for k in archive.files if k.startswith("state_dict/")}
+        if not state:
+            raise ValueError(f"{path} holds no 'state_dict/<name>' arrays (keys: {sorted(archive.files)[:10]})")
+        return {k: np.asarray(v, np.float32) for k, v in state.items()}
+    if path.suffix in (".pth", ".pt"):
+        try:
+            import torch
+        except ImportError as error:
+            raise ImportError(
+                f"Reading {path} needs PyTorch, which is not installed. Install it "
+                "(`pip install torch`) or convert the file to .npz where torch is available: "
+                "np.savez(out, **{'state_dict/' + k: v.numpy() for k, v in sd.items()})"
+            ) from error
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        for wrapper_key in ("state_dict", "model", "params"):
+            if isinstance(state, dict) and wrapper_key in state and isinstance(state[wrapper_key], dict):
+                state = state[wrapper_key]
+        # DataParallel checkpoints prefix every key with "module.".
+        return {k.removeprefix("module."): v.detach().cpu().float().numpy() for k, v in state.items()}
+    raise ValueError(f"State dict file must end in .npz, .pth or .pt. Received: {path}")
+
+
+def _shuffle_block_size(model, layer):
+    """The r of the PixelShuffle this conv feeds (through Scale layers), or None."""
+    consumers = [node.outbound_layer for node in layer._outbound_nodes]
+    while len(consumers) == 1 and isinstance(consumers[0], Scale):
+        consumers = [node.outbound_layer for node in consumers[0]._outbound_nodes]
+    if len(consumers) == 1 and isinstance(consumers[0], PixelShuffle):
+        return consumers[0].block_size
+    return None
+
+
+def _to_depth_to_space_order(array, block_size):
+    """Output-channel permutation: Keras channel (i*r + j)*C + c <- PyTorch c*r*r + i*r + j."""
+    r2 = block_size * block_size
+    channels = array.shape[0] // r2
+    perm = np.array([c * r2 + s for s in range(r2) for c in range(channels)])
+    return array[perm]
+
+
+def convert_state_dict(state, model):
+    """Keras weights for `model` from a PyTorch state_dict, as {layer_name: [arrays]}.
+
+    Every missing, unexpected or mis-shaped key is reported at once in a ValueError.
+    """
+    by_layer = {}
+    for key in state:
+        prefix, _, param = key.rpartition(".")
+        by_layer.setdefault(keras_layer_name(prefix), {})[param] = key
+
+    converted, missing, shape_errors = {}, [], []
+    used = set()
+    for layer in model.layers:
+        if not layer.weights or isinstance(layer, BicubicUpsample):  # fixed kernels come from the builder
+            continue
+        params = by_layer.get(layer.name, {})
+        if isinstance(layer, Scale):
+            wanted = {"scale": layer.scale.shape}
+        elif isinstance(layer, keras.layers.Conv2D):
+            wanted = {"weight": layer.kernel.shape}
+            if layer.use_bias:
+                wanted["bias"] = layer.bias.shape
+        else:
+            raise ValueError(f"Layer {layer.name!r} ({type(layer).__name__}) has no PyTorch mapping")
+        arrays = []
+        for param, keras_shape in wanted.items():
+            key = params.get(param)
+            if key is None:
+                missing.append(f"{layer.name} <- {param}")
+                continue
+            used.add(key)
+            value = state[key]
+            if param == "weight":
+                block_size = _shuffle_block_size(model, layer)
+                if block_size:
+                    value = _to_depth_to_space_order(value, block_size)
+                value = value.transpose(2, 3, 1, 0) if value.ndim == 4 else value
+            elif param == "bias":
+                block_size = _shuffle_block_size(model, layer)
+                if block_size:
+                    value = _to_depth_to_space_order(value, block_size)
+            if tuple(value.shape) != tuple(keras_shape):
+                shape_errors.append(f"{key}: got {tuple(state[key].shape)}, model needs {tuple(keras_shape)} (Keras layout)")
+            arrays.append(value)
+        converted[layer.name] = arrays
+    unexpected = sorted(set(state) - used)
+    problems = []
+    if missing:
+        problems.append(f"missing keys for layers: {missing}")
+    if unexpected:
+        problems.append(f"unexpected keys: {unexpected}")
+    if shape_errors:
+        problems.append(f"mis-shaped keys: {shape_errors}")
+    if problems:
+        raise ValueError(f"State dict does not match model {model.name!r}: " + "; ".join(problems))
+    return converted
+
+
+def apply_state_dict(state, model):
+    """Sets `model`'s weights from a PyTorch state_dict (validated first)."""
+    for name, arrays in convert_state_dict(state, model).items():
+        model.get_layer(name).set_weights(arrays)
+    return model
+
+
+def save_weights_atomic(model, output_path, force=False):
+    """model.save_weights to a temp file beside the target, then rename."""
+    output_path = Path(output_path)
+    if output_path.exists() and not force:
+        raise FileExistsError(f"{output_path} already exists; pass --force (force=True) to overwrite it")
+    if not output_path.name.endswith(".weights.h5"):
+        raise ValueError(f"Output must end in '.weights.h5'. Received: {output_path}")
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=".weights.h5", dir=output_path.parent)
+    os.close(fd)
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, output_path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return output_path
+
+
+def port(src, model, scale=4, config=None, output=None, force=False):
+    """Builds `model` (a registered name), loads PyTorch weights from `src`, optionally saves them.
+
+    Returns the Keras model.
+    """
+    keras_model = models.build(model, scale, **(config or {}))
+    apply_state_dict(load_state_dict(src), keras_model)
+    if output is not None:
+        save_weights_atomic(keras_model, output, force=force)
+    return keras_model
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m keras_sr.port", description=__doc__.split("\n\n")[0])
+    parser.add_argument("src", help="PyTorch state_dict: .npz (reference format) or .pth")
+    parser.add_argument("--model", required=True, choices=models.names())
+    parser.add_argument("--scale", type=int, default=4)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model config override")
+    parser.add_argument("-o", "--output", required=True, help="OUT.weights.h5")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
+    args = parser.parse_args(argv)
+    try:
+        config = parse_set_options(args.set)
+        port(args.src, args.model, args.scale, config, args.output, force=args.force)
+    except (ValueError, FileNotFoundError, FileExistsError, ImportError) as error:
+        parser.error(str(error))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""Write a folder of HR images to an HDF5 file in the original project's format.
+
+    python -m keras_sr.prepare --images-dir DIR --output-path F.h5 --scale S [--eval] [--force]
+
+The file has groups `lr` and `hr` holding one uint8 (H, W, 3) dataset per item,
+named "0", "1", ... Every pair comes from `keras_sr.data.make_lr`.
+
+* Training files (default): per image, five half-size crops of the HR image
+  (crop size (H // 2, W // 2)): top-left, top-right, bottom-left, bottom-right and
+  centre (torchvision's FiveCrop order and centre rounding), each stored as its
+  own item after `make_lr`.
+* Evaluation files (`--eval`): whole images, the modcropped HR and its LR.
+
+Besides the format's two groups, the file holds a root dataset `names` (one
+string per item, e.g. "baby" or "baby_tl") and root attributes `scale` and
+`kind`; readers of the original format ignore them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from keras_sr.data.degrade import IMAGE_EXTENSIONS, load_image, make_lr, validate_scale
+from keras_sr.data.sources import FolderPairSource
+
+__all__ = ["prepare", "five_crops", "main"]
+
+
+def five_crops(hr: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Half-size crops of an (H, W, C) image: [("tl", ...), ("tr", ...), ("bl", ...), ("br", ...), ("c", ...)].
+
+    Crop size is (H // 2, W // 2); the centre crop starts at
+    (round((H - h) / 2), round((W - w) / 2)) like torchvision's `center_crop`.
+    """
+    h, w = hr.shape[:2]
+    ch, cw = h // 2, w // 2
+    top, left = int(round((h - ch) / 2.0)), int(round((w - cw) / 2.0))
+    return [
+        ("tl", hr[:ch, :cw]),
+        ("tr", hr[:ch, w - cw :]),
+        ("bl", hr[h - ch :, :cw]),
+        ("br", hr[h - ch :, w - cw :]),
+        ("c", hr[top : top + ch, left : left + cw]),
+    ]
+
+
+def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool = False) -> int:
+    """Write the images of `images_dir` as an HDF5 training (or evaluation) file.
+
+    Args:
+        images_dir: folder of HR images (IMAGE_EXTENSIONS, sorted by file name).
+        output_path: the .h5 file to write; its folder is created if needed.
+        scale: super-resolution factor >= 1.
+        eval: store whole images (evaluation) instead of five half-size crops.
+        force: overwrite an existing `output_path`.
+
+    Returns:
+        The number of (LR, HR) items written.
+    """
+    import h5py
+    from tqdm import tqdm
+
+    scale = validate_scale(scale)
+    images_dir, output_path = Path(images_dir), Path(output_path)
+    if not images_dir.is_dir():
+        raise FileNotFoundError(f"`images_dir` '{images_dir}' is not an existing folder.")
+    if output_path.exists() and not force:
+        raise FileExistsError(
+            f"`output_path` '{output_path}' already exists; pass --force (force=True) to overwrite it."
+        )
+    if output_path.is_dir():
+        raise ValueError(f"`output_path` '{output_path}' is a folder; expected an .h5 file path.")
+    files = FolderPairSource(images_dir, scale).files  # raises on an empty folder
+
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    # Written next to the target, then renamed: a crash never leaves a half file.
+    fd, tmp = tempfile.mkstemp(dir=output_path.parent, prefix=f".{output_path.name}.", suffix=".tmp")
+    os.close(fd)
+    n = 0
+    names = []
+    try:
+        with h5py.File(tmp, "w") as f:
+            lr_group, hr_group = f.create_group("lr"), f.create_group("hr")
+            for path in tqdm(files, desc=f"prepare x{scale}", unit="img"):
+                img = load_image(path)
+                pieces = [("", img)] if eval else five_crops(img)
+                for suffix, piece in pieces:
+                    h, w = piece.shape[:2]
+                    if h < scale or w < scale:
+                        what = "image" if eval else f"its {suffix!r} crop (half size)"
+                        raise ValueError(
+                            f"Image '{path}' ({img.shape[0]}x{img.shape[1]}, HxW) is too small "
+                            f"for `scale`={scale}: {what} is {h}x{w}."
+                        )
+                    hr, lr = make_lr(np.ascontiguousarray(piece), scale)
+                    lr_group.create_dataset(str(n), data=lr)
+                    hr_group.create_dataset(str(n), data=hr)
+                    names.append(path.stem if eval else f"{path.stem}_{suffix}")
+                    n += 1
+            f.create_dataset("names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
+            f.attrs["scale"] = scale
+            f.attrs["kind"] = "eval" if eval else "train"
+        os.replace(tmp, output_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return n
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m keras_sr.prepare",
+        description="Write HR images as (LR, HR) pairs in an HDF5 file (groups 'lr' and 'hr').",
+    )
+    parser.add_argument("--images-dir", required=True,
+                        help=f"folder of HR images ({', '.join(IMAGE_EXTENSIONS)})")
+    parser.add_argument("--output-path", required=True, help="HDF5 file to write (.h5)")
+    parser.add_argument("--scale", required=True, type=int, help="super-resolution factor")
+    parser.add_argument("--eval", action="store_true",
+                        help="store whole images (evaluation) instead of five half-size crops per image")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    args = parser.parse_args(argv)
+    if args.scale < 1:
+        parser.error(f"--scale must be an integer >= 1. Received: --scale {args.scale}")
+    try:
+        n = prepare(args.images_dir, args.output_path, args.scale, eval=args.eval, force=args.force)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:
+        parser.error(str(e))
+    print(f"Wrote {n} items to {args.output_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
