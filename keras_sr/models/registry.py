@@ -17,8 +17,22 @@ class ModelSpec:
     minimums: dict = field(default_factory=dict)
     equal_widths: bool = True  # growth_rate must equal num_features
     width_multiple: int = 1  # num_features must be a multiple of this
+    choices: dict = field(default_factory=dict)  # string-valued keys and their allowed values
     description: str = ""
 
+
+_FD_IRB_DEFAULTS = dict(
+    num_features=64,
+    growth_rate=64,
+    num_layers=8,
+    recursions=3,
+    irb_features=None,
+    distill_features=None,
+    attention="contrast",
+    tail="irb",
+)
+_FD_IRB_MINIMUMS = dict(num_features=2, growth_rate=2, num_layers=2, recursions=1, irb_features=1, distill_features=1)
+_FD_IRB_CHOICES = dict(attention=("contrast", "mean", "none"), tail=("irb", "direct"))
 
 _REGISTRY = {
     "rdn": ModelSpec(
@@ -45,9 +59,10 @@ _REGISTRY = {
     ),
     "fd_irb": ModelSpec(
         build_fd_irb,
-        dict(num_features=64, growth_rate=64, num_layers=8, recursions=3, irb_features=None),
-        minimums=dict(num_features=2, growth_rate=2, num_layers=2, recursions=1, irb_features=1),
+        _FD_IRB_DEFAULTS,
+        minimums=_FD_IRB_MINIMUMS,
         width_multiple=2,
+        choices=_FD_IRB_CHOICES,
         description="feature distillation + information refinement block at HR",
     ),
 }
@@ -83,6 +98,12 @@ def resolve_config(name, scale=4, **config):
     resolved = {**model_spec.defaults, **config}
     for key, value in resolved.items():
         if value is None and model_spec.defaults[key] is None:
+            continue
+        if key in model_spec.choices:
+            if value not in model_spec.choices[key]:
+                raise ValueError(
+                    f"`{key}` must be one of {model_spec.choices[key]} for model {name!r}. Received: {key}={value!r}"
+                )
             continue
         minimum = model_spec.minimums.get(key, 1)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
