@@ -6,11 +6,10 @@ Every weights file keras-sr writes (`X.weights.h5`) gets `X.weights.json` beside
 weights, so convert/evaluate/upscale need only the weights path.
 """
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from keras_sr import models
+from keras_sr.fileio import atomic_output, write_text
 
 SUFFIX = ".weights.h5"
 
@@ -23,12 +22,8 @@ def sidecar_path(weights_path):
 
 
 def atomic_write_text(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return write_text(path, text)
 
 
 def save_model_weights(model, path, meta, overwrite=True):
@@ -42,14 +37,8 @@ def save_model_weights(model, path, meta, overwrite=True):
     if missing:
         raise ValueError(f"`meta` needs keys {sorted(missing)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=SUFFIX, dir=path.parent, prefix=".tmp-")
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix=SUFFIX) as tmp:  # the suffix makes Keras write HDF5
         model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     atomic_write_text(sidecar_path(path), json.dumps({"qat": False, "pruned": False, **meta}, indent=2))
     return path
 
@@ -90,11 +79,17 @@ def load_model(weights_path, name=None, scale=None, config=None):
     if meta.get("qat"):
         from keras_sr.optimize.qat import quantize_model
 
-        model = quantize_model(model)
+        # "qat_scheme": "prune_preserve" for pruning-preserving QAT (weights differ).
+        model = quantize_model(model, scheme=meta.get("qat_scheme", "default"))
     try:
         model.load_weights(str(weights_path))
     except (ValueError, KeyError) as error:
         raise ValueError(
             f"{weights_path} does not fit model {name!r} at x{scale} with config {config or {}}: {error}"
         ) from error
+    if meta.get("qat") and meta.get("qat_scheme") == "prune_preserve":
+        from keras_sr.optimize.qat import restore_sparsity_masks
+
+        # The masks are constants taken from the kernels at build time (random then).
+        restore_sparsity_masks(model)
     return model, {"model": name, "scale": scale, "config": config or {}, **meta}

@@ -45,6 +45,7 @@ from keras_sr import checkpoints
 from keras_sr._keras import tf
 from keras_sr.cli_utils import parse_set_options, parse_size
 from keras_sr.data.sources import open_pairs
+from keras_sr.fileio import write_bytes
 from keras_sr.lite.bench import default_data_root
 from keras_sr.lite.runtime import TFLiteSR
 from keras_sr.metrics import psnr
@@ -518,18 +519,7 @@ def _json_safe(value):
 
 
 def _atomic_write_bytes(path, data):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_bytes(path, data)
 
 
 def record_path(output):

@@ -8,14 +8,13 @@ conv kernels OIHW -> HWIO; the output channels of a conv that feeds a pixel
 shuffle are permuted from PyTorch's order to depth_to_space's.
 """
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from keras_sr import models
 from keras_sr._keras import keras
+from keras_sr.checkpoints import save_model_weights
 from keras_sr.cli_utils import parse_set_options
 from keras_sr.layers import BicubicUpsample, PixelShuffle, Scale
 
@@ -143,25 +142,6 @@ def apply_state_dict(state, model):
     return model
 
 
-def save_weights_atomic(model, output_path, force=False):
-    """model.save_weights to a temp file beside the target, then rename."""
-    output_path = Path(output_path)
-    if output_path.exists() and not force:
-        raise FileExistsError(f"{output_path} already exists; pass --force (force=True) to overwrite it")
-    if not output_path.name.endswith(".weights.h5"):
-        raise ValueError(f"Output must end in '.weights.h5'. Received: {output_path}")
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".weights.h5", dir=output_path.parent)
-    os.close(fd)
-    try:
-        model.save_weights(tmp)
-        os.replace(tmp, output_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return output_path
-
-
 def port(src, model, scale=4, config=None, output=None, force=False):
     """Builds `model` (a registered name), loads PyTorch weights from `src`, optionally saves them.
 
@@ -170,7 +150,9 @@ def port(src, model, scale=4, config=None, output=None, force=False):
     keras_model = models.build(model, scale, **(config or {}))
     apply_state_dict(load_state_dict(src), keras_model)
     if output is not None:
-        save_weights_atomic(keras_model, output, force=force)
+        meta = {"model": model, "scale": scale, "config": models.resolve_config(model, scale, **(config or {})),
+                "ported_from": str(src)}
+        save_model_weights(keras_model, output, meta, overwrite=force)
     return keras_model
 
 

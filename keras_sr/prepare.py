@@ -18,14 +18,14 @@ string per item, e.g. "baby" or "baby_tl") and root attributes `scale` and
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+
 from keras_sr.data.degrade import IMAGE_EXTENSIONS, load_image, make_lr, validate_scale
 from keras_sr.data.sources import FolderPairSource
+from keras_sr.fileio import atomic_output
 
 __all__ = ["prepare", "five_crops", "main"]
 
@@ -78,11 +78,9 @@ def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
     # Written next to the target, then renamed: a crash never leaves a half file.
-    fd, tmp = tempfile.mkstemp(dir=output_path.parent, prefix=f".{output_path.name}.", suffix=".tmp")
-    os.close(fd)
     n = 0
     names = []
-    try:
+    with atomic_output(output_path, suffix=".h5") as tmp:
         with h5py.File(tmp, "w") as f:
             lr_group, hr_group = f.create_group("lr"), f.create_group("hr")
             for path in tqdm(files, desc=f"prepare x{scale}", unit="img"):
@@ -104,10 +102,6 @@ def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool
             f.create_dataset("names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
             f.attrs["scale"] = scale
             f.attrs["kind"] = "eval" if eval else "train"
-        os.replace(tmp, output_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return n
 
 

@@ -5,11 +5,12 @@ Numpy and Pillow only.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+from keras_sr.fileio import atomic_output
 
 __all__ = ["read_image", "write_image", "side_by_side", "to_uint8", "MODES"]
 
@@ -129,35 +130,12 @@ def write_image(path, rgb, alpha=None, mode=None, overwrite=False):
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"Output folder '{folder}' of '{path}' does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            try:
-                im.save(f, format=fmt)
-            except (OSError, KeyError, ValueError) as e:
-                raise ValueError(f"Cannot write '{path}' as {fmt} in mode {mode}: {e}") from e
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            _rename_no_clobber(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path, overwrite=overwrite) as tmp:
+        try:
+            im.save(tmp, format=fmt)
+        except (OSError, KeyError, ValueError) as e:
+            raise ValueError(f"Cannot write '{path}' as {fmt} in mode {mode}: {e}") from e
     return path
-
-
-def _rename_no_clobber(tmp, path):
-    """Move tmp to path, failing if path appeared meanwhile (hard link is atomic and no-clobber)."""
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise FileExistsError(f"Output file '{path}' already exists; pass overwrite=True to replace it.") from None
-    except OSError:  # file systems without hard links
-        if os.path.exists(path):
-            raise FileExistsError(f"Output file '{path}' already exists; pass overwrite=True to replace it.") from None
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)
 
 
 def side_by_side(images, gap: int = 4, background: int = 255) -> np.ndarray:
