@@ -1,0 +1,3 @@
+from keras_sr.optimize.run import main
+
+raise SystemExit(main())
