@@ -1,0 +1,290 @@
+"""train: a tiny fd_irb, 2-3 epochs of 2-3 steps, batch 2, LR patches 8x8, synthetic images."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_sr._keras import keras
+from keras_sr import models
+from keras_sr.checkpoints import load_model, save_model_weights
+from keras_sr.data import open_pairs
+from keras_sr.prepare import prepare
+from keras_sr.train import load_matching_weights, main, make_patch_dataset, make_schedule, train
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(num_features=8, growth_rate=8, num_layers=3, recursions=1)
+TINY_SET = [f"--set={k}={v}" for k, v in TINY.items()]
+FAST = dict(steps_per_epoch=3, batch_size=2, patch_size=8, eval_max_images=2, verbose=0)
+FAST_FLAGS = "--steps-per-epoch 3 --batch-size 2 --patch-size 8 --eval-max-images 2 --verbose 0".split()
+
+
+def _image(h, w, seed):
+    """Smooth colour image with some texture, so a network has something to learn."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / 8.0
+    channels = [np.sin(x * rng.uniform(0.5, 2) + y * rng.uniform(0.5, 2) + rng.uniform(0, 6)) for _ in range(3)]
+    img = (np.stack(channels, -1) * 0.4 + 0.5) * 255 + rng.normal(0, 8, (h, w, 3))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train_data")
+    (root / "train").mkdir()
+    (root / "eval").mkdir()
+    for i in range(3):
+        Image.fromarray(_image(48 + 8 * i, 56, i)).save(root / "train" / f"t{i}.png")
+    for i in range(2):
+        Image.fromarray(_image(40, 44, 10 + i)).save(root / "eval" / f"e{i}.png")
+    return root
+
+
+def _run(data, out, *extra):
+    return main(["--model", "fd_irb", "--scale", "4", *TINY_SET, "--train", str(data / "train"),
+                 "--eval", str(data / "eval"), "--outputs-dir", str(out), *FAST_FLAGS, *extra])
+
+
+def _error(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_schedule_step_cosine_constant():
+    step = make_schedule(1e-4, "step", epochs=10, steps_per_epoch=5)  # drop at epoch 8 = step 40
+    assert float(step(39)) == pytest.approx(1e-4) and float(step(40)) == pytest.approx(1e-5)
+    cosine = make_schedule(1e-4, "cosine", epochs=10, steps_per_epoch=5, warmup_steps=10)
+    assert float(cosine(0)) == pytest.approx(1e-5)  # warm-up: (0 + 1) / 10
+    assert float(cosine(10)) == pytest.approx(1e-4) and float(cosine(50)) == pytest.approx(0, abs=1e-12)
+    assert float(make_schedule(1e-4, "constant", 10, 5)(49)) == pytest.approx(1e-4)
+
+
+def test_patch_stream_is_a_function_of_the_sample_index(data):
+    source = open_pairs(data / "train", 4)
+    whole = list(make_patch_dataset(source, 8, 2, seed=3).take(3).as_numpy_iterator())
+    later = next(make_patch_dataset(source, 8, 2, seed=3, start_sample=4).as_numpy_iterator())
+    assert whole[0][0].shape == (2, 8, 8, 3) and whole[0][1].shape == (2, 32, 32, 3)
+    np.testing.assert_array_equal(later[0], whole[2][0])
+    np.testing.assert_array_equal(later[1], whole[2][1])
+    other = next(make_patch_dataset(source, 8, 2, seed=4).as_numpy_iterator())
+    assert not np.array_equal(other[1], whole[0][1])
+
+
+def test_training_reduces_the_loss_on_a_fixed_batch(data):
+    keras.utils.set_random_seed(0)
+    model = models.build("fd_irb", 4, **TINY)
+    lr, hr = next(make_patch_dataset(open_pairs(data / "train", 4), 8, 4, seed=0).as_numpy_iterator())
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.MeanAbsoluteError())
+    before = model.evaluate(lr, hr, verbose=0)
+    model.fit(lr, hr, epochs=30, batch_size=4, verbose=0)
+    assert model.evaluate(lr, hr, verbose=0) < 0.95 * before  # the bicubic skip starts it low
+
+
+def test_run_folder_contents(data, tmp_path):
+    out = tmp_path / "run"
+    assert _run(data, out, "--epochs", "2") == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "history.json", "history.csv", "ckpt", "best.weights.h5", "best.weights.json",
+            "last.weights.h5", "last.weights.json"} <= names
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "fd_irb" and config["scale"] == 4
+    assert config["config"] == models.resolve_config("fd_irb", 4, **TINY)
+    assert config["command_line"].startswith("python -m keras_sr.train --model fd_irb")
+    assert {"tensorflow", "tf_keras", "numpy", "python"} <= set(config["versions"])
+    assert config["start_time"] and config["options"]["loss"] == "l1" and config["options"]["lr"] == 1e-4
+    history = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2]
+    assert all(r["loss"] > 0 and r["psnr"] > 10 and 0 < r["ssim"] <= 1 and r["wall_time_s"] > 0 for r in history)
+    # Step schedule: x0.1 from epoch int(0.8 * 2) = 1 on (0-based), as in the original.
+    assert history[0]["lr"] == pytest.approx(1e-4) and history[1]["lr"] == pytest.approx(1e-5)
+    assert (out / "history.csv").read_text().splitlines()[0].startswith("epoch,loss,lr,psnr,ssim")
+    assert len(list((out / "ckpt").glob("ckpt-*.index"))) == 2
+    if any(p.is_dir() for p in (out / "logs").glob("*")) or (out / "logs").exists():
+        assert list((out / "logs").rglob("events.out.tfevents.*"))
+    best_meta = json.loads((out / "best.weights.json").read_text())
+    best_row = max(history, key=lambda r: r["psnr"])
+    assert best_meta["epoch"] == best_row["epoch"] and best_meta["psnr"] == pytest.approx(best_row["psnr"])
+    # The best weights reload through the sidecar and reproduce their PSNR.
+    from keras_sr.evaluate import make_predictor, score_items
+
+    model, meta = load_model(out / "best.weights.h5")
+    items = [(f"e{i}", *open_pairs(data / "eval", 4)[i]) for i in range(2)]
+    assert score_items(make_predictor(model), items, 4)["psnr"] == pytest.approx(best_meta["psnr"], abs=1e-9)
+
+
+def test_resume_matches_an_uninterrupted_run_then_extends_the_schedule(data, tmp_path):
+    common = dict(model="fd_irb", scale=4, train=data / "train", eval=data / "eval", config=TINY, **FAST)
+    whole = train(outputs_dir=tmp_path / "a", epochs=3, **common)
+
+    class StopAfterTwo(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    train(outputs_dir=tmp_path / "b", epochs=3, callbacks=[StopAfterTwo()], **common)
+    assert json.loads((tmp_path / "b" / "last.weights.json").read_text())["epoch"] == 2
+    saved, _ = load_model(tmp_path / "b" / "last.weights.h5")
+    restored = {}
+
+    class Capture(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            restored["weights"] = [w.copy() for w in self.model.get_weights()]
+
+    resumed = train(outputs_dir=tmp_path / "b", epochs=3, resume=True, callbacks=[Capture()], verbose=0)
+    for a, b in zip(restored["weights"], saved.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the checkpoint's weights, exactly
+    assert [r["epoch"] for r in resumed["history"]] == [1, 2, 3]
+    for a, b in zip(resumed["model"].get_weights(), whole["model"].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)  # optimizer state and data position too
+    assert [r["loss"] for r in resumed["history"]] == pytest.approx([r["loss"] for r in whole["history"]], rel=1e-5)
+
+    # A larger total recomputes the schedule: the drop moves from epoch 2 (0-based) to int(0.8 * 5) = 4.
+    assert _run(data, tmp_path / "b", "--resume", "--epochs", "5") == 0
+    history = json.loads((tmp_path / "b" / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
+    assert [r["lr"] for r in history[3:]] == pytest.approx([1e-4, 1e-5])
+    config = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert [r["from_epoch"] for r in config["resumes"]] == [2, 3] and config["options"]["epochs"] == 5
+    # Resuming a finished run to the same total does nothing.
+    assert main(["--outputs-dir", str(tmp_path / "b"), "--resume", "--verbose", "0"]) == 0
+    assert len(json.loads((tmp_path / "b" / "history.json").read_text())) == 5
+
+
+def test_init_weights_from_x2_skips_the_mismatched_layers(tmp_path, data, capsys):
+    x2 = models.build("fd_irb", 2, **TINY)
+    weights = save_model_weights(x2, tmp_path / "x2.weights.h5", {"model": "fd_irb", "scale": 2, "config": TINY})
+    x4 = models.build("fd_irb", 4, **TINY)
+    loaded, skipped = load_matching_weights(x4, weights)
+    assert "sfe1" in loaded and "upscale_0" in loaded
+    np.testing.assert_array_equal(x4.get_layer("sfe1").get_weights()[0], x2.get_layer("sfe1").get_weights()[0])
+    reasons = dict(skipped)
+    assert reasons["upscale_2"] == "not in the file" and "shapes" in reasons["bicubic"]
+
+    assert _run(data, tmp_path / "ft", "--epochs", "1", "--steps-per-epoch", "1", "--verbose", "2",
+                "--init-weights", str(weights)) == 0
+    out = capsys.readouterr().out
+    assert "kept the initial weights of upscale_2: not in the file" in out
+    assert json.loads((tmp_path / "ft" / "config.json").read_text())["init_weights"] == str(weights)
+
+    legacy = tmp_path / "legacy.h5"  # tf_keras's own .h5 layout, no sidecar
+    x2.save_weights(str(legacy))
+    fresh = models.build("fd_irb", 4, **TINY)
+    assert load_matching_weights(fresh, legacy)[0] == loaded
+
+    unrelated = keras.Sequential([keras.Input((None, None, 3)), keras.layers.Conv2D(5, 7, name="zz")])
+    with pytest.raises(ValueError, match="no layer matches"):
+        load_matching_weights(unrelated, weights)
+
+
+def test_mixed_precision_runs_and_saves_float32_weights(data, tmp_path):
+    assert _run(data, tmp_path / "mp", "--epochs", "1", "--steps-per-epoch", "1", "--mixed-precision") == 0
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    model, meta = load_model(tmp_path / "mp" / "last.weights.h5")
+    assert meta["epoch"] == 1 and model.output.dtype == "float32"
+
+
+@pytest.mark.slow  # XLA compilation alone takes ~10 s here
+def test_jit_compile_runs(data, tmp_path):
+    assert _run(data, tmp_path / "jit", "--epochs", "1", "--steps-per-epoch", "1", "--jit-compile") == 0
+
+
+def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
+    code = (
+        "import sys, tensorflow as tf\n"
+        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+        "tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+        "from keras_sr.train import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "mirrored"
+    argv = ["--model", "fd_irb", "--scale", "4", *TINY_SET, "--train", str(data / "train"),
+            "--eval", str(data / "eval"), "--outputs-dir", str(out), *FAST_FLAGS,
+            "--epochs", "1", "--steps-per-epoch", "2", "--strategy", "mirrored"]
+    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((out / "config.json").read_text())
+    assert config["replicas"] == 2 and config["options"]["strategy"] == "mirrored"
+    assert json.loads((out / "history.json").read_text())[0]["loss"] > 0
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_no_train_explains_how_to_get_the_files(capsys):
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4"])
+    assert "DIV2K_x4.h5" in err and "DIV2K_x2.h5" in err
+    assert "python -m keras_sr.prepare --images-dir DIV2K_train_HR --output-path DIV2K_x4.h5 --scale 4" in err
+
+
+def test_missing_train_path(capsys, tmp_path):
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4", "--train", str(tmp_path / "nope.h5"),
+                          "--outputs-dir", str(tmp_path / "r")])
+    assert "nope.h5" in err and "does not exist" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_h5_of_another_scale(capsys, tmp_path, data):
+    h5 = tmp_path / "x2.h5"
+    prepare(data / "train", h5, 2)
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4", "--train", str(h5), "--outputs-dir", str(tmp_path / "r")])
+    assert "x2.h5" in err and "does not match `scale`=4" in err
+
+
+def test_patch_larger_than_an_image(capsys, tmp_path, data):
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4", *TINY_SET, "--train", str(data / "train"),
+                          "--patch-size", "13", "--outputs-dir", str(tmp_path / "r")])
+    assert "too small for `patch_size`=13" in err and "t0.png" in err
+
+
+def test_empty_folder(capsys, tmp_path):
+    (tmp_path / "empty").mkdir()
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4", "--train", str(tmp_path / "empty"),
+                          "--outputs-dir", str(tmp_path / "r")])
+    assert "holds no images" in err
+
+
+def test_existing_run_needs_resume_or_force(capsys, tmp_path, data):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    argv = ["--model", "fd_irb", "--scale", "4", *TINY_SET, "--train", str(data / "train"), "--outputs-dir", str(out),
+            *FAST_FLAGS, "--epochs", "1", "--steps-per-epoch", "1"]
+    err = _error(capsys, argv)
+    assert "already holds a run" in err and "--resume" in err and "--force" in err
+    assert main(argv + ["--force"]) == 0
+    assert json.loads((out / "config.json").read_text())["model"] == "fd_irb"
+    assert (out / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
+
+
+def test_resume_errors(capsys, tmp_path, data):
+    err = _error(capsys, ["--outputs-dir", str(tmp_path / "none"), "--resume"])
+    assert "no run to resume" in err
+    out = tmp_path / "run"
+    out.mkdir()
+    saved = {"model": "fd_irb", "scale": 4, "config": models.resolve_config("fd_irb", 4, **TINY),
+             "train_path": str(data / "train"), "eval_path": None, "options": {"epochs": 2}}
+    (out / "config.json").write_text(json.dumps(saved))
+    err = _error(capsys, ["--model", "rdcab_recursive", "--scale", "4", "--outputs-dir", str(out), "--resume"])
+    assert "holds a run of model 'fd_irb' at x4" in err and "rdcab_recursive" in err
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4", "--set", "recursions=2", "--outputs-dir", str(out),
+                          "--resume"])
+    assert "recursions" in err and "differs" in err
+    err = _error(capsys, ["--model", "fd_irb", "--scale", "4", "--resume", "--force", "--train", "x"])
+    assert "exclude each other" in err
+
+
+def test_bad_options(capsys, tmp_path, data):
+    base = ["--model", "fd_irb", "--scale", "4", "--train", str(data / "train"), "--outputs-dir", str(tmp_path / "r")]
+    assert "`--lr-drop-at` must be in (0, 1]" in _error(capsys, base + ["--lr-drop-at", "1.5"])
+    assert "`--batch-size` must be an integer >= 1" in _error(capsys, base + ["--batch-size", "0"])
+    assert "`scale` must be one of (4,)" in _error(capsys, ["--model", "split", "--scale", "2", "--train", "x"])
+    assert "Unknown config key" in _error(capsys, base + ["--set", "depth=3"])
