@@ -9,7 +9,7 @@ input file writes the file OUT; several inputs or a folder write into the folder
 images stay grayscale (the model sees the gray value in R, G and B, the luma of its
 output is saved); an alpha channel is upscaled on its own with PIL's bicubic filter.
 No output is overwritten without --force, and all outputs are checked before any
-work starts. Without --model the shipped model `keras_sr/pretrained/default_x{S}.tflite`
+work starts. Without --model the shipped int8 edge model `keras_sr/pretrained/fd_irb_edge_x{S}_int8.tflite`
 is used (`default_model_path`). `--model NAME --weights W` runs the Keras model of a
 checkpoint instead (needs TensorFlow); without --weights only TensorFlow-free modules
 are imported.
@@ -51,13 +51,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from keras_sr import pretrained
 from keras_sr.cli_utils import parse_set_options
 from keras_sr.lite.image_io import read_image, to_uint8, write_image
 from keras_sr.lite.tiling import upscale_tiled
 
 __all__ = [
     "DEFAULT_OVERLAP",
-    "PRETRAINED_DIR",
     "default_model_path",
     "load_predictor",
     "upscale_image",
@@ -67,25 +67,17 @@ __all__ = [
 
 #: Context pixels per window side when --tile is given without --overlap.
 DEFAULT_OVERLAP = 16
-PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 #: Suffixes of the images taken from an input folder (case-insensitive).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def default_model_path(scale=4) -> Path:
-    """The shipped edge model for `scale`: `keras_sr/pretrained/default_x{scale}.tflite`.
+    """The shipped int8 edge model for `scale` (see `keras_sr.pretrained`).
 
     Raises:
         FileNotFoundError: no such file is shipped (name the model with --model).
     """
-    path = PRETRAINED_DIR / f"default_x{scale}.tflite"
-    if not path.is_file():
-        shipped = sorted(p.name for p in PRETRAINED_DIR.glob("*.tflite")) if PRETRAINED_DIR.is_dir() else []
-        raise FileNotFoundError(
-            f"No pretrained model for scale={scale}: '{path}' does not exist (shipped: {shipped or 'none'}). "
-            "Pass --model FILE.tflite (or --model NAME --weights W)."
-        )
-    return path
+    return pretrained.tflite_path(scale)
 
 
 class Predictor:

@@ -11,6 +11,7 @@ SMALL = {
     "rdcab_recursive": dict(num_features=8, growth_rate=8, num_layers=2, recursions=2),
     "split": dict(num_features=8, growth_rate=8, num_layers=3, recursions=2),
     "fd_irb": dict(num_features=8, growth_rate=8, num_layers=3, recursions=2),
+    "fd_irb_edge": dict(num_features=8, growth_rate=8, num_layers=3, recursions=2),
 }
 
 CASES = [(name, scale) for name in models.names() for scale in models.supported_scales(name)]
@@ -39,7 +40,7 @@ def test_graph_is_flat_and_tfmot_friendly(name):
         assert "TFOpLambda" not in type(layer).__name__, f"inline tf op {layer.name}"
 
 
-@pytest.mark.parametrize("name", ["rdcab_recursive", "split", "fd_irb"])
+@pytest.mark.parametrize("name", ["rdcab_recursive", "split", "fd_irb", "fd_irb_edge"])
 def test_recursive_block_is_shared(name):
     model = models.build(name, 4, **{**SMALL[name], "recursions": 3})
     block_convs = [l for l in model.layers if l.name.startswith("block_") and isinstance(l, keras.layers.Conv2D)]
@@ -52,7 +53,7 @@ def test_recursive_block_is_shared(name):
     assert bigger.count_params() - model.count_params() == nf * nf
 
 
-@pytest.mark.parametrize("name", ["split", "fd_irb"])
+@pytest.mark.parametrize("name", ["split", "fd_irb", "fd_irb_edge"])
 def test_bicubic_skip_present_only_where_published(name):
     model = models.build(name, 4, **SMALL[name])
     assert any(isinstance(layer, BicubicUpsample) for layer in model.layers)
@@ -67,7 +68,7 @@ def test_model_serializes_to_json_and_back():
 
 
 def test_names():
-    assert models.names() == ["fd_irb", "rdcab_recursive", "rdn", "split"]
+    assert models.names() == ["fd_irb", "fd_irb_edge", "rdcab_recursive", "rdn", "split"]
 
 
 @pytest.mark.parametrize(
@@ -86,3 +87,23 @@ def test_names():
 def test_bad_arguments_raise_clear_value_errors(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         models.build(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "config, absent, present",
+    [
+        (dict(attention="none"), ("block_conv_du_0", "block_stats_0"), ()),
+        (dict(attention="mean"), (), ("block_conv_du_0",)),
+        (dict(tail="direct"), ("middle_pointwise", "convIRB_0", "upscale_2"), ("upscale_0",)),
+    ],
+)
+def test_fd_irb_reductions_change_the_graph(config, absent, present):
+    model = models.build("fd_irb", 4, **SMALL["fd_irb"], **config)
+    names = {layer.name for layer in model.layers}
+    assert not names & set(absent)
+    assert set(present) <= names
+
+
+def test_fd_irb_string_options_are_validated():
+    with pytest.raises(ValueError, match=r"`attention` must be one of \('contrast', 'mean', 'none'\).*Received: attention='max'"):
+        models.build("fd_irb", 4, attention="max")

@@ -70,3 +70,11 @@ def test_cli_bad_input(argv, capsys):
     with pytest.raises(SystemExit):
         profile.main(argv)
     assert "error" in capsys.readouterr().err
+
+
+def test_edge_network_is_under_both_limits():
+    # The paper's open goal: < 1M parameters and < 100G Multi-Adds at x4 for a 1280x720 output.
+    result = profile.profile_model(models.build("fd_irb_edge", 4), (320, 180))
+    assert result["params"] < 1_000_000
+    assert result["multi_adds"] < 100_000_000_000
+    assert result["stages"]["tail"]["multi_adds"] == 0  # nothing runs at HR resolution

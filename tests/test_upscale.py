@@ -168,15 +168,17 @@ def test_bad_tiling_flags(models_dir, tmp_path, capsys):
 
 
 def test_default_model_path(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(upscale, "PRETRAINED_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="default_x3.tflite"):
+    from keras_sr import pretrained
+
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="fd_irb_edge_x3_int8.tflite"):
         upscale.default_model_path(3)
-    (tmp_path / "default_x3.tflite").write_bytes(b"")
-    assert upscale.default_model_path(3) == tmp_path / "default_x3.tflite"
+    (tmp_path / "fd_irb_edge_x3_int8.tflite").write_bytes(b"")
+    assert upscale.default_model_path(3) == tmp_path / "fd_irb_edge_x3_int8.tflite"
     src = save(tmp_path / "in.png", smooth_image(8, 8))
     with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "out.png")  # scale 4 by default: no default_x4.tflite
-    assert "No pretrained model for scale=4" in capsys.readouterr().err
+        run(src, "-o", tmp_path / "out.png", "--scale", "2")  # nothing shipped at x2
+    assert "No pretrained int8 TFLite model for scale=2" in capsys.readouterr().err
 
 
 def test_model_name_without_weights_is_explained(tmp_path, capsys):

@@ -65,6 +65,16 @@ _REGISTRY = {
         choices=_FD_IRB_CHOICES,
         description="feature distillation + information refinement block at HR",
     ),
+    # The edge network: the fd_irb configuration that won the equal-budget sweep
+    # (benchmarks/edge_sweep.py) under 1M parameters and 100G Multi-Adds at x4, 320x180.
+    "fd_irb_edge": ModelSpec(
+        build_fd_irb,
+        {**_FD_IRB_DEFAULTS, "num_layers": 5, "recursions": 2, "attention": "mean", "tail": "direct"},
+        minimums=_FD_IRB_MINIMUMS,
+        width_multiple=2,
+        choices=_FD_IRB_CHOICES,
+        description="fd_irb reduced for edge boards: 5 dense layers, U=2, mean attention, no HR tail",
+    ),
 }
 
 
@@ -124,14 +134,28 @@ def resolve_config(name, scale=4, **config):
     return resolved
 
 
-def build(name, scale=4, **config):
+def build(name, scale=4, weights=None, **config):
     """Builds a flat functional tf_keras model, input (None, None, 3) RGB in [0, 1].
 
     Args:
         name: one of `names()`.
         scale: upscaling factor, one of `supported_scales(name)`.
+        weights: None (random init), "pretrained" (the weights shipped in
+            `keras_sr/pretrained`, default config only) or a `.weights.h5` path.
         **config: architecture keys (num_features, growth_rate, num_blocks,
             num_layers, recursions, ...); unspecified keys take the paper defaults.
     """
     resolved = resolve_config(name, scale, **config)
-    return spec(name).builder(scale, **resolved)
+    model = spec(name).builder(scale, **resolved)
+    model._name = name  # builders shared by several registry entries name the model after the entry
+    if weights == "pretrained":
+        from keras_sr import pretrained
+
+        if config:
+            raise ValueError(
+                f"`weights='pretrained'` needs the default config of {name!r}. Received config overrides: {config}"
+            )
+        weights = pretrained.weights_path(name, scale)
+    if weights is not None:
+        model.load_weights(str(weights))
+    return model
