@@ -28,3 +28,17 @@ def parse_size(text, argument="--input"):
     if width < 1 or height < 1:
         raise ValueError(f"`{argument}` must have positive sizes. Received: {text!r}")
     return width, height
+
+
+def add_patch_training_arguments(parser, defaults):
+    """--batch-size, --patch-size and --lr, shared by train and optimize (defaults shown in help)."""
+    parser.add_argument("--batch-size", type=int, help=f"global batch size (default {defaults['batch_size']})")
+    parser.add_argument("--patch-size", type=int, help=f"LR patch side in pixels (default {defaults['patch_size']})")
+    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {defaults['lr']})")
+
+
+def add_run_folder_arguments(parser):
+    """--resume, --force and --eval-max-images: how a run folder is (re)used and scored."""
+    parser.add_argument("--resume", action="store_true", help="continue the run in --outputs-dir")
+    parser.add_argument("--force", action="store_true", help="start afresh in an --outputs-dir holding a run")
+    parser.add_argument("--eval-max-images", type=int, help="score only the first N evaluation images")

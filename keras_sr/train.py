@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_sr.cli_utils import parse_set_options
+from keras_sr.cli_utils import add_patch_training_arguments, add_run_folder_arguments, parse_set_options
 
 __all__ = ["train", "main", "LearningRate", "load_matching_weights", "make_patch_dataset", "DEFAULTS"]
 
@@ -697,9 +697,7 @@ def _build_parser():
     parser.add_argument("--eval", help="HDF5 file or folder scored after every epoch (Y-PSNR, shave = scale)")
     parser.add_argument("--epochs", type=int, help=f"total epochs (default {d['epochs']})")
     parser.add_argument("--steps-per-epoch", type=int, help=f"(default {d['steps_per_epoch']})")
-    parser.add_argument("--batch-size", type=int, help=f"global batch size (default {d['batch_size']})")
-    parser.add_argument("--patch-size", type=int, help=f"LR patch side in pixels (default {d['patch_size']})")
-    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {d['lr']})")
+    add_patch_training_arguments(parser, d)
     parser.add_argument("--lr-schedule", choices=SCHEDULES, help="step: x0.1 at --lr-drop-at of the epochs "
                         "(default); cosine: to 0 over the run; constant")
     parser.add_argument("--lr-drop-at", type=float, help=f"fraction of the epochs for the step drop "
@@ -708,14 +706,12 @@ def _build_parser():
     parser.add_argument("--loss", choices=LOSSES, help="l1 (default) or l2")
     parser.add_argument("--outputs-dir", help="run folder (default runs/MODEL_xSCALE)")
     parser.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (default 1)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --outputs-dir")
-    parser.add_argument("--force", action="store_true", help="start afresh in an --outputs-dir holding a run")
+    add_run_folder_arguments(parser)
     parser.add_argument("--seed", type=int, help="seed of the weights and the patch stream (default 0)")
     parser.add_argument("--init-weights", help="initialise from these .h5 weights (layers matching by name and shape)")
     parser.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: the default one)")
     parser.add_argument("--mixed-precision", action="store_true", default=None,
                         help="mixed_float16 policy (for GPUs); the output stays float32")
-    parser.add_argument("--eval-max-images", type=int, help="score only the first N evaluation images")
     parser.add_argument("--jit-compile", action="store_true", default=None, help="XLA-compile the train step")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 silent, 1 progress bar (default), 2 one line per epoch")

@@ -1,4 +1,5 @@
 """Name -> builder registry. Defaults are the paper configurations."""
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,36 +22,32 @@ class ModelSpec:
     description: str = ""
 
 
-_FD_IRB_DEFAULTS = dict(
-    num_features=64,
-    growth_rate=64,
-    num_layers=8,
-    recursions=3,
-    irb_features=None,
-    distill_features=None,
-    attention="contrast",
-    tail="irb",
-)
+def _builder_defaults(builder):
+    """The builder's keyword defaults (its signature holds the paper configuration)."""
+    return {name: p.default for name, p in inspect.signature(builder).parameters.items() if name != "scale"}
+
+
+_FD_IRB_DEFAULTS = _builder_defaults(build_fd_irb)
 _FD_IRB_MINIMUMS = dict(num_features=2, growth_rate=2, num_layers=2, recursions=1, irb_features=1, distill_features=1)
 _FD_IRB_CHOICES = dict(attention=("contrast", "mean", "none"), tail=("irb", "direct"))
 
 _REGISTRY = {
     "rdn": ModelSpec(
         build_rdn,
-        dict(num_features=64, growth_rate=64, num_blocks=16, num_layers=8),
+        _builder_defaults(build_rdn),
         minimums=dict(num_features=1, growth_rate=1, num_blocks=1, num_layers=1),
         description="Residual Dense Network, the 22M-parameter baseline",
     ),
     "rdcab_recursive": ModelSpec(
         build_rdcab_recursive,
-        dict(num_features=64, growth_rate=64, num_layers=8, recursions=9),
+        _builder_defaults(build_rdcab_recursive),
         minimums=dict(num_features=1, growth_rate=1, num_layers=1, recursions=1),
         equal_widths=False,
         description="one shared residual dense channel-attention block applied U times",
     ),
     "split": ModelSpec(
         build_split,
-        dict(num_features=64, growth_rate=64, num_layers=8, recursions=9),
+        _builder_defaults(build_split),
         # The original upsampler hard-codes 48 = 3 * 4 * 4 channels: x4 only.
         scales=(4,),
         minimums=dict(num_features=4, growth_rate=4, num_layers=2, recursions=1),

@@ -519,6 +519,8 @@ def _parse_m_by_n(text):
 def build_parser():
     import argparse
 
+    from keras_sr.cli_utils import add_patch_training_arguments, add_run_folder_arguments
+
     parser = argparse.ArgumentParser(
         prog="python -m keras_sr.optimize",
         description="Prune and/or quantization-aware-train trained keras-sr weights (resumable).",
@@ -538,17 +540,13 @@ def build_parser():
     parser.add_argument("--m-by-n", metavar="M:N", help="structured sparsity, e.g. 2:4 (replaces --sparsity)")
     parser.add_argument("--qat", action="store_true", help="quantization-aware training (int8)")
     parser.add_argument("--steps", type=int, required=True, help="optimizer steps per phase")
-    parser.add_argument("--batch-size", type=int, help=f"(default {d['batch_size']})")
-    parser.add_argument("--patch-size", type=int, help=f"LR patch side in pixels (default {d['patch_size']})")
-    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {d['lr']})")
+    add_patch_training_arguments(parser, d)
     parser.add_argument("--calibration-batches", type=int,
                         help=f"batches for the QAT range calibration (default {d['calibration_batches']})")
     parser.add_argument("--checkpoint-every", type=int,
                         help=f"steps between checkpoints (default {d['checkpoint_every']})")
-    parser.add_argument("--eval-max-images", type=int, help="score only the first N evaluation images")
     parser.add_argument("--outputs-dir", required=True, help="run folder")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --outputs-dir")
-    parser.add_argument("--force", action="store_true", help="start afresh in an --outputs-dir holding a run")
+    add_run_folder_arguments(parser)
     parser.add_argument("--seed", type=int, help=f"seed of the patch stream (default {d['seed']})")
     parser.add_argument("--run-eagerly", action="store_true", default=None,
                         help="fit and evaluate without tf.function (debugging, tiny runs)")
