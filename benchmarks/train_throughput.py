@@ -2,10 +2,11 @@
 
     python benchmarks/train_throughput.py [--models fd_irb split rdcab_recursive] [--steps 3]
         [--warmup 2] [--batch-size 16] [--patch-size 32] [--jit-compile]
-        [--intra-op N] [--inter-op N] [--scale 4]
+        [--intra-op N] [--inter-op N] [--scale 4] [--mixed-precision {float16,bfloat16}]
 
 One Keras train step (L1 loss, Adam, the compiled `model.train_function` that
-`keras_sr.train` runs through `fit`) on a fixed random batch, timed after `--warmup`
+`keras_sr.train` runs through `fit`; with `--mixed-precision` the same mixed policy and
+float32 output layer as `keras_sr.train --mixed-precision`) on a fixed random batch, timed after `--warmup`
 steps (the first traces the graph); median of `--steps` timed steps. The data pipeline
 is not timed (it runs in parallel, prefetched). The PyTorch figures are from
 ../shared/reference/README.md section 10 (torch 2.13 CPU, 2 threads, same batch/patch).
@@ -33,6 +34,8 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=3, help="timed steps per model")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing)")
     parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step")
+    parser.add_argument("--mixed-precision", choices=("float16", "bfloat16"),
+                        help="train under this mixed policy (bfloat16: AVX512-BF16/AMX CPUs)")
     parser.add_argument("--intra-op", type=int, help="tf intra-op threads (default: TF's choice)")
     parser.add_argument("--inter-op", type=int, help="tf inter-op threads (default: TF's choice)")
     args = parser.parse_args(argv)
@@ -52,8 +55,15 @@ def main(argv=None):
     rows = []
     for name in args.models:
         keras.backend.clear_session()
-        model = models.build(name, s)
-        model.compile(keras.optimizers.Adam(1e-4), keras.losses.MeanAbsoluteError(), jit_compile=args.jit_compile)
+        if args.mixed_precision:
+            keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
+        net = models.build(name, s)
+        # As keras_sr.train: the loss sees a float32 output.
+        model = keras.Model(net.input, keras.layers.Activation("linear", dtype="float32")(net.output))
+        optimizer = keras.optimizers.Adam(1e-4)
+        if args.mixed_precision == "float16":
+            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+        model.compile(optimizer, keras.losses.MeanAbsoluteError(), jit_compile=args.jit_compile)
         t = time.perf_counter()
         for _ in range(args.warmup):
             model.train_on_batch(lr, hr)
@@ -71,7 +81,7 @@ def main(argv=None):
 
     threads = f"intra {args.intra_op or 'default'}, inter {args.inter_op or 'default'}"
     print(f"\nTrain step, batch {b}, LR patch {p}x{p}, x{s}, L1 + Adam; {os.cpu_count()} CPUs, {threads}, "
-          f"jit_compile={args.jit_compile}, TF {tf.__version__}; load average {os.getloadavg()[0]:.1f} at the end\n")
+          f"jit_compile={args.jit_compile}, policy {args.mixed_precision or 'float32'}, TF {tf.__version__}; load average {os.getloadavg()[0]:.1f} at the end\n")
     cores = os.cpu_count()
     print(f"CPU s/step is the process's CPU time; CPU / {cores} is the wall time the step would take with the "
           "cores to itself and perfect scaling (a lower bound, robust to other jobs on a shared machine).\n")

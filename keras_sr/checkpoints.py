@@ -37,6 +37,13 @@ def save_model_weights(model, path, meta, overwrite=True):
     if missing:
         raise ValueError(f"`meta` needs keys {sorted(missing)}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if getattr(model, "optimizer", None) is not None:
+        # Keras writes a compiled model's optimizer state into its weights file (Adam: 3x the
+        # size). An uncompiled functional view over the same layers writes the same layout
+        # without it; checkpoints (ckpt/) keep the optimizer for resuming.
+        from keras_sr._keras import keras
+
+        model = keras.Model(model.inputs, model.outputs, name=model.name)
     with atomic_output(path, suffix=SUFFIX) as tmp:  # the suffix makes Keras write HDF5
         model.save_weights(tmp)
     atomic_write_text(sidecar_path(path), json.dumps({"qat": False, "pruned": False, **meta}, indent=2))

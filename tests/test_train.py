@@ -182,11 +182,41 @@ def test_init_weights_from_x2_skips_the_mismatched_layers(tmp_path, data, capsys
         load_matching_weights(unrelated, weights)
 
 
-def test_mixed_precision_runs_and_saves_float32_weights(data, tmp_path):
-    assert _run(data, tmp_path / "mp", "--epochs", "1", "--steps-per-epoch", "1", "--mixed-precision") == 0
+@pytest.mark.parametrize("flag, policy", [(["--mixed-precision"], "bfloat16"),  # 'auto' on a CPU
+                                          (["--mixed-precision", "float16"], "float16")])
+def test_mixed_precision_trains_in_it_but_saves_and_scores_in_float32(data, tmp_path, flag, policy):
+    from keras_sr.evaluate import make_predictor, score_items
+
+    out = tmp_path / "mp"
+    assert _run(data, out, "--epochs", "1", "--steps-per-epoch", "2", *flag) == 0
     assert keras.mixed_precision.global_policy().name == "float32"  # restored
-    model, meta = load_model(tmp_path / "mp" / "last.weights.h5")
+    assert json.loads((out / "config.json").read_text())["options"]["mixed_precision"] == policy
+    model, meta = load_model(out / "last.weights.h5")
     assert meta["epoch"] == 1 and model.output.dtype == "float32"
+    assert all(w.dtype == np.float32 for w in model.get_weights())
+    # The per-epoch score is float32 inference of the saved weights, not the reduced-precision graph.
+    source = open_pairs(data / "eval", 4)
+    scores = score_items(make_predictor(model), ((source.name(i), *source[i]) for i in range(2)), 4)
+    assert scores["psnr"] == pytest.approx(json.loads((out / "history.json").read_text())[0]["psnr"], abs=1e-6)
+
+
+def test_resume_keeps_the_runs_mixed_precision_and_refuses_a_loss_scale_switch(data, tmp_path, capsys):
+    out = tmp_path / "bf16"
+    assert _run(data, out, "--epochs", "1", "--mixed-precision", "bfloat16") == 0
+    err = _error(capsys, ["--outputs-dir", str(out), "--resume", "--epochs", "2", "--mixed-precision", "float16"])
+    assert "--mixed-precision" in err and "bfloat16" in err and "float16" in err
+    assert main(["--outputs-dir", str(out), "--resume", "--epochs", "2", "--verbose", "0"]) == 0
+    assert json.loads((out / "config.json").read_text())["options"]["mixed_precision"] == "bfloat16"
+    assert len(json.loads((out / "history.json").read_text())) == 2
+
+
+def test_saved_weights_hold_no_optimizer_state(data, tmp_path):
+    out = tmp_path / "fp32"
+    assert _run(data, out, "--epochs", "1") == 0
+    model, _ = load_model(out / "last.weights.h5")  # uncompiled: its file holds the weights only
+    model.save_weights(str(tmp_path / "plain.weights.h5"))
+    # With Adam's state (two moments per weight plus its counters) the file would be ~2x larger.
+    assert (out / "last.weights.h5").stat().st_size <= 1.05 * (tmp_path / "plain.weights.h5").stat().st_size
 
 
 @pytest.mark.slow  # XLA compilation alone takes ~10 s here
