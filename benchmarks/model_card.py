@@ -67,6 +67,8 @@ def training_summary(run_dir):
         "lr": options.get("lr"),
         "schedule": config.get("schedule"),
         "wall_time_s": history[-1].get("wall_time_s") if history else None,
+        # A resume may change the epochs or the data; the record keeps each command.
+        "resumes": [r.get("command_line") for r in config.get("resumes", [])],
         "best_eval_psnr": max((row.get("psnr") or 0) for row in history) if history else None,
     }
 
@@ -156,6 +158,8 @@ def render(card):
             f"LR patch {stage['patch_size']}, {stage.get('precision', 'float32')}, lr {stage['lr']} schedule {stage['schedule']}; "
             f"wall time {stage['wall_time_s'] / 60:.0f} min on this CPU; data `{stage['train_data']}`"
         )
+        for resume in stage.get("resumes", []):
+            lines.append(f"  - resumed with `{resume}`")
     if card.get("qat"):
         lines.append(f"- QAT: `{card['qat']['command_line']}`")
     lines += ["", card.get("notes", "")]

@@ -1,6 +1,7 @@
 """Write a folder of HR images to an HDF5 file in the original project's format.
 
     python -m keras_sr.prepare --images-dir DIR --output-path F.h5 --scale S [--eval] [--force]
+        [--downscales 1 0.9 0.8 0.7 0.6] [--min-size PX]
 
 The file has groups `lr` and `hr` holding one uint8 (H, W, 3) dataset per item,
 named "0", "1", ... Every pair comes from `keras_sr.data.make_lr`.
@@ -10,6 +11,10 @@ named "0", "1", ... Every pair comes from `keras_sr.data.make_lr`.
   centre (torchvision's FiveCrop order and centre rounding), each stored as its
   own item after `make_lr`.
 * Evaluation files (`--eval`): whole images, the modcropped HR and its LR.
+* `--downscales`: each image also enters at these sizes (PIL bicubic, before the
+  crops), the classic augmentation for small training sets (the "291" set of
+  VDSR/DRRN). `--min-size` leaves out the images (after downscaling) whose shorter
+  side is below it, so that every item can give a patch of that size.
 
 Besides the format's two groups, the file holds a root dataset `names` (one
 string per item, e.g. "baby" or "baby_tl") and root attributes `scale` and
@@ -48,7 +53,26 @@ def five_crops(hr: np.ndarray) -> list[tuple[str, np.ndarray]]:
     ]
 
 
-def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool = False) -> int:
+def _sizes(img: np.ndarray, downscales, min_size: int):
+    """[(name suffix, image)] for each factor whose result keeps a shorter side >= min_size."""
+    from PIL import Image
+
+    h, w = img.shape[:2]
+    out = []
+    for factor in downscales:
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        if min(size) < min_size:
+            continue
+        if factor == 1:
+            out.append(("", img))
+        else:
+            resized = np.asarray(Image.fromarray(img).resize(size, Image.BICUBIC))
+            out.append((f"_s{round(factor * 100)}", resized))
+    return out
+
+
+def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool = False,
+            downscales=(1.0,), min_size: int = 0) -> int:
     """Write the images of `images_dir` as an HDF5 training (or evaluation) file.
 
     Args:
@@ -57,6 +81,8 @@ def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool
         scale: super-resolution factor >= 1.
         eval: store whole images (evaluation) instead of five half-size crops.
         force: overwrite an existing `output_path`.
+        downscales: factors in (0, 1]; every image is also stored downscaled by each.
+        min_size: leave out images (after downscaling) whose shorter side is below this.
 
     Returns:
         The number of (LR, HR) items written.
@@ -74,6 +100,11 @@ def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool
         )
     if output_path.is_dir():
         raise ValueError(f"`output_path` '{output_path}' is a folder; expected an .h5 file path.")
+    downscales = tuple(downscales)
+    if not downscales or any(isinstance(f, bool) or not 0 < f <= 1 for f in downscales):
+        raise ValueError(f"`downscales` must be factors in (0, 1]. Received: {list(downscales)}")
+    if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 0:
+        raise ValueError(f"`min_size` must be an integer >= 0 (pixels). Received: {min_size!r}")
     files = FolderPairSource(images_dir, scale).files  # raises on an empty folder
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,24 +115,34 @@ def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool
         with h5py.File(tmp, "w") as f:
             lr_group, hr_group = f.create_group("lr"), f.create_group("hr")
             for path in tqdm(files, desc=f"prepare x{scale}", unit="img"):
-                img = load_image(path)
-                pieces = [("", img)] if eval else five_crops(img)
-                for suffix, piece in pieces:
-                    h, w = piece.shape[:2]
-                    if h < scale or w < scale:
-                        what = "image" if eval else f"its {suffix!r} crop (half size)"
-                        raise ValueError(
-                            f"Image '{path}' ({img.shape[0]}x{img.shape[1]}, HxW) is too small "
-                            f"for `scale`={scale}: {what} is {h}x{w}."
-                        )
-                    hr, lr = make_lr(np.ascontiguousarray(piece), scale)
-                    lr_group.create_dataset(str(n), data=lr)
-                    hr_group.create_dataset(str(n), data=hr)
-                    names.append(path.stem if eval else f"{path.stem}_{suffix}")
-                    n += 1
+                original = load_image(path)
+                for size_suffix, img in _sizes(original, downscales, min_size):
+                    pieces = [("", img)] if eval else five_crops(img)
+                    n = _write_pieces(path, size_suffix, img, pieces, eval, scale, lr_group, hr_group, names, n)
+            if n == 0:
+                raise ValueError(f"No image of '{images_dir}' has a shorter side of at least `min_size`={min_size} "
+                                 f"px (at downscales {list(downscales)}); lower --min-size.")
             f.create_dataset("names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
             f.attrs["scale"] = scale
             f.attrs["kind"] = "eval" if eval else "train"
+    return n
+
+
+def _write_pieces(path, size_suffix, img, pieces, eval, scale, lr_group, hr_group, names, n):
+    """Stores each (suffix, HR piece) of one image as an item; returns the next item number."""
+    for suffix, piece in pieces:
+        h, w = piece.shape[:2]
+        if h < scale or w < scale:
+            what = "image" if eval else f"its {suffix!r} crop (half size)"
+            raise ValueError(
+                f"Image '{path}' ({img.shape[0]}x{img.shape[1]}, HxW) is too small "
+                f"for `scale`={scale}: {what} is {h}x{w}."
+            )
+        hr, lr = make_lr(np.ascontiguousarray(piece), scale)
+        lr_group.create_dataset(str(n), data=lr)
+        hr_group.create_dataset(str(n), data=hr)
+        names.append(f"{path.stem}{size_suffix}" if eval else f"{path.stem}{size_suffix}_{suffix}")
+        n += 1
     return n
 
 
@@ -117,11 +158,16 @@ def main(argv=None) -> int:
     parser.add_argument("--eval", action="store_true",
                         help="store whole images (evaluation) instead of five half-size crops per image")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    parser.add_argument("--downscales", type=float, nargs="+", default=[1.0], metavar="F",
+                        help="also store each image downscaled by these factors in (0, 1] (default: 1)")
+    parser.add_argument("--min-size", type=int, default=0, metavar="PX",
+                        help="leave out images whose shorter side (after downscaling) is below PX")
     args = parser.parse_args(argv)
     if args.scale < 1:
         parser.error(f"--scale must be an integer >= 1. Received: --scale {args.scale}")
     try:
-        n = prepare(args.images_dir, args.output_path, args.scale, eval=args.eval, force=args.force)
+        n = prepare(args.images_dir, args.output_path, args.scale, eval=args.eval, force=args.force,
+                    downscales=args.downscales, min_size=args.min_size)
     except (ValueError, FileNotFoundError, FileExistsError) as e:
         parser.error(str(e))
     print(f"Wrote {n} items to {args.output_path}")

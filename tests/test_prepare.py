@@ -78,6 +78,33 @@ def test_prepare_failure_leaves_nothing_behind(images, tmp_path):
     assert list(out.parent.iterdir()) == []
 
 
+def test_prepare_downscales_and_min_size(images, tmp_path):
+    out = tmp_path / "ms_x2.h5"
+    # a.bmp is 17x14 (HxW): at 0.5 it is 7x8 (W, H rounded), below --min-size 10; b.png 21x30 -> 10x15.
+    assert prepare(images, out, 2, eval=True, downscales=(1.0, 0.5), min_size=10) == 3
+    src = open_pairs(out, 2)
+    assert [src.name(i) for i in range(3)] == ["a", "b", "b_s50"]
+    small = np.asarray(Image.fromarray(_rgb(21, 30, 1)).resize((15, 10), Image.BICUBIC))
+    hr_expect, lr_expect = make_lr(small, 2)
+    lr, hr = src[2]
+    assert np.array_equal(hr, hr_expect) and np.array_equal(lr, lr_expect)
+    # Training files crop each kept size: 5 crops each of a, b and b_s50.
+    train = tmp_path / "ms_train.h5"
+    assert prepare(images, train, 2, downscales=(1.0, 0.5), min_size=10) == 15
+    assert open_pairs(train, 2).name(14) == "b_s50_c"
+
+
+def test_prepare_downscale_errors(images, tmp_path):
+    for bad in ((), (0.0,), (1.5,)):
+        with pytest.raises(ValueError, match=r"`downscales` must be factors in \(0, 1\]"):
+            prepare(images, tmp_path / "o.h5", 2, downscales=bad)
+    with pytest.raises(ValueError, match="`min_size` must be an integer >= 0"):
+        prepare(images, tmp_path / "o.h5", 2, min_size=-1)
+    with pytest.raises(ValueError, match="No image .* `min_size`=100"):
+        prepare(images, tmp_path / "o.h5", 2, min_size=100)
+    assert not (tmp_path / "o.h5").exists()
+
+
 def test_prepare_input_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"`images_dir` '.*nope' is not an existing folder"):
         prepare(tmp_path / "nope", tmp_path / "o.h5", 2)
