@@ -94,7 +94,10 @@ def main(argv=None):
             ax.axvline(previous["steps"], color="k", alpha=0.15)
     ax.set_xlabel("training steps (batch 16)")
     ax.set_ylabel(f"Y-PSNR on {eval_name} (dB)")
-    ax.set_title(f"{config.get('model', '?')} x{config.get('scale', '?')}: " + " + ".join(Path(d).name for d in args.run_dirs))
+    runs = " + ".join(Path(d).name for d in args.run_dirs)
+    if len(runs) > 60:  # the run folders are listed in the Markdown table; keep the title on the plot
+        runs = f"{len(args.run_dirs)} stages (grey lines)"
+    ax.set_title(f"{config.get('model', '?')} x{config.get('scale', '?')}: {runs}")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
