@@ -42,6 +42,7 @@ def main(argv=None):
 
     from keras_sr._keras import keras, tf
     from keras_sr import models
+    from keras_sr.train import compile_for_training
 
     if args.intra_op:
         tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
@@ -57,13 +58,8 @@ def main(argv=None):
         keras.backend.clear_session()
         if args.mixed_precision:
             keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
-        net = models.build(name, s)
-        # As keras_sr.train: the loss sees a float32 output.
-        model = keras.Model(net.input, keras.layers.Activation("linear", dtype="float32")(net.output))
-        optimizer = keras.optimizers.Adam(1e-4)
-        if args.mixed_precision == "float16":
-            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-        model.compile(optimizer, keras.losses.MeanAbsoluteError(), jit_compile=args.jit_compile)
+        model, _ = compile_for_training(models.build(name, s), 1e-4, "l1", args.mixed_precision or False,
+                                        args.jit_compile)
         t = time.perf_counter()
         for _ in range(args.warmup):
             model.train_on_batch(lr, hr)

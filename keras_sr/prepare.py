@@ -118,31 +118,25 @@ def prepare(images_dir, output_path, scale: int, eval: bool = False, force: bool
                 original = load_image(path)
                 for size_suffix, img in _sizes(original, downscales, min_size):
                     pieces = [("", img)] if eval else five_crops(img)
-                    n = _write_pieces(path, size_suffix, img, pieces, eval, scale, lr_group, hr_group, names, n)
+                    for suffix, piece in pieces:
+                        h, w = piece.shape[:2]
+                        if h < scale or w < scale:
+                            what = "image" if eval else f"its {suffix!r} crop (half size)"
+                            raise ValueError(
+                                f"Image '{path}' ({img.shape[0]}x{img.shape[1]}, HxW) is too small "
+                                f"for `scale`={scale}: {what} is {h}x{w}."
+                            )
+                        hr, lr = make_lr(np.ascontiguousarray(piece), scale)
+                        lr_group.create_dataset(str(n), data=lr)
+                        hr_group.create_dataset(str(n), data=hr)
+                        names.append(f"{path.stem}{size_suffix}" + ("" if eval else f"_{suffix}"))
+                        n += 1
             if n == 0:
                 raise ValueError(f"No image of '{images_dir}' has a shorter side of at least `min_size`={min_size} "
                                  f"px (at downscales {list(downscales)}); lower --min-size.")
             f.create_dataset("names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
             f.attrs["scale"] = scale
             f.attrs["kind"] = "eval" if eval else "train"
-    return n
-
-
-def _write_pieces(path, size_suffix, img, pieces, eval, scale, lr_group, hr_group, names, n):
-    """Stores each (suffix, HR piece) of one image as an item; returns the next item number."""
-    for suffix, piece in pieces:
-        h, w = piece.shape[:2]
-        if h < scale or w < scale:
-            what = "image" if eval else f"its {suffix!r} crop (half size)"
-            raise ValueError(
-                f"Image '{path}' ({img.shape[0]}x{img.shape[1]}, HxW) is too small "
-                f"for `scale`={scale}: {what} is {h}x{w}."
-            )
-        hr, lr = make_lr(np.ascontiguousarray(piece), scale)
-        lr_group.create_dataset(str(n), data=lr)
-        hr_group.create_dataset(str(n), data=hr)
-        names.append(f"{path.stem}{size_suffix}" if eval else f"{path.stem}{size_suffix}_{suffix}")
-        n += 1
     return n
 
 

@@ -385,6 +385,26 @@ def _resolve_mixed_precision(value):
     return value
 
 
+def compile_for_training(net, learning_rate, loss="l1", mixed_precision=False, jit_compile=False):
+    """The compiled model that `fit` trains for `net`, and its Adam optimizer.
+
+    Under a mixed policy (`net` built while it is set) a weightless float32 layer ends the
+    model, so the loss is computed in float32, and float16 gets loss scaling (bfloat16 has
+    float32's range and needs none). `net` itself stays uncompiled under a mixed policy.
+    """
+    keras, _ = _keras()
+    fit_model = net
+    if mixed_precision:
+        out = keras.layers.Activation("linear", dtype="float32", name="output_float32")(net.output)
+        fit_model = keras.Model(net.input, out, name=net.name)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    if mixed_precision == "float16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    loss_fn = keras.losses.MeanAbsoluteError() if loss == "l1" else keras.losses.MeanSquaredError()
+    fit_model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=jit_compile)
+    return fit_model, optimizer
+
+
 # --------------------------------------------------------------------------- train
 
 
@@ -475,8 +495,6 @@ def train(
         opts = {**DEFAULTS, **saved["options"], **given}
         run_precision = _resolve_mixed_precision(saved["options"].get("mixed_precision"))
         opts["mixed_precision"] = _resolve_mixed_precision(opts["mixed_precision"])
-        if "mixed_precision" not in given:
-            opts["mixed_precision"] = run_precision
         # float16 wraps Adam in a LossScaleOptimizer, whose checkpoint the others cannot read.
         if (opts["mixed_precision"] == "float16") != (run_precision == "float16"):
             raise ValueError(
@@ -553,18 +571,8 @@ def _run(name, scale, resolved, source, eval_source, outputs_dir, saved, o, chan
                                  o["lr_drop_at"], o["warmup_steps"])
         with strategy.scope():
             net = models.build(name, scale, **resolved)
-            if o["mixed_precision"]:
-                # float32 output so the loss is computed in float32; the extra layer has
-                # no weights, and `net` (saved below) stays the plain graph.
-                out = keras.layers.Activation("linear", dtype="float32", name="output_float32")(net.output)
-                fit_model = keras.Model(net.input, out, name=net.name)
-            else:
-                fit_model = net
-            optimizer = keras.optimizers.Adam(learning_rate=schedule)
-            if o["mixed_precision"] == "float16":  # bfloat16 has float32's range: no loss scaling
-                optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-            loss = keras.losses.MeanAbsoluteError() if o["loss"] == "l1" else keras.losses.MeanSquaredError()
-            fit_model.compile(optimizer=optimizer, loss=loss, jit_compile=bool(o["jit_compile"]))
+            fit_model, optimizer = compile_for_training(net, schedule, o["loss"], o["mixed_precision"],
+                                                        bool(o["jit_compile"]))
             optimizer.build(net.trainable_variables)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         samples_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="samples_seen")
