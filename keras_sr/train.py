@@ -245,12 +245,37 @@ def _read_source_weights(path):
         return weights
 
 
+# The 1x1 conv that fuses the outputs of the U recursions (models.common.global_fusion).
+GLOBAL_FUSION_INPUT = "gff_0"
+
+
+def _grow_fusion_inputs(arrays, wanted):
+    """gff_0 weights of a model with fewer recursions, zero for the extra outputs.
+
+    The shared block computes the first recursions exactly as before, and zero fusion
+    weights ignore the new ones, so the grown model starts as the same function. Other
+    shape changes are returned unchanged (and then skipped by the caller).
+    """
+    kernel, *rest = arrays
+    wanted_kernel, *wanted_rest = wanted
+    grows_inputs_only = (
+        kernel.ndim == 4 and kernel.shape[:2] == wanted_kernel[:2] and kernel.shape[3] == wanted_kernel[3]
+        and kernel.shape[2] < wanted_kernel[2] and [a.shape for a in rest] == list(wanted_rest)
+    )
+    if not grows_inputs_only:
+        return arrays
+    padding = np.zeros((*kernel.shape[:2], wanted_kernel[2] - kernel.shape[2], kernel.shape[3]), kernel.dtype)
+    return [np.concatenate([kernel, padding], axis=2), *rest]
+
+
 def load_matching_weights(model, path):
     """Copy into `model` the layers of a weights file whose names and shapes match.
 
     Returns `(loaded, skipped)`: layer names, and `(name, reason)` pairs for layers of
     `model` that kept their initial weights (absent from the file or shaped differently,
     e.g. the upsampler and the bicubic skip when fine-tuning x4 from x2).
+    From a model with fewer recursions (`--set recursions=U`), the global fusion's
+    extra inputs start at zero, so training starts from the source model's output.
     """
     path = Path(path)
     if not path.is_file():
@@ -266,6 +291,9 @@ def load_matching_weights(model, path):
             continue
         arrays = source[layer.name]
         shapes, wanted = [a.shape for a in arrays], [c.shape for c in current]
+        if layer.name == GLOBAL_FUSION_INPUT and shapes != wanted:
+            arrays = _grow_fusion_inputs(arrays, wanted)
+            shapes = [a.shape for a in arrays]
         if shapes != wanted:
             skipped.append((layer.name, f"shapes {shapes} in the file, {wanted} in the model"))
             continue

@@ -182,6 +182,25 @@ def test_init_weights_from_x2_skips_the_mismatched_layers(tmp_path, data, capsys
         load_matching_weights(unrelated, weights)
 
 
+def test_init_weights_from_fewer_recursions_starts_as_the_same_function(tmp_path):
+    one = models.build("fd_irb", 4, **TINY)
+    weights = save_model_weights(one, tmp_path / "u1.weights.h5", {"model": "fd_irb", "scale": 4, "config": TINY})
+    two = models.build("fd_irb", 4, **{**TINY, "recursions": 2})
+    loaded, skipped = load_matching_weights(two, weights)
+    assert "gff_0" in loaded and skipped == []
+    kernel = two.get_layer("gff_0").get_weights()[0]
+    assert kernel.shape[2] == 2 * TINY["num_features"]
+    assert not kernel[:, :, TINY["num_features"]:].any()
+    x = np.random.default_rng(0).random((1, 12, 10, 3), np.float32)
+    np.testing.assert_allclose(two(x).numpy(), one(x).numpy(), atol=1e-6)
+
+    # Fewer recursions than the file: not a growth, so the fusion keeps its initial weights.
+    back = models.build("fd_irb", 4, **TINY)
+    grown = save_model_weights(two, tmp_path / "u2.weights.h5",
+                               {"model": "fd_irb", "scale": 4, "config": {**TINY, "recursions": 2}})
+    assert "shapes" in dict(load_matching_weights(back, grown)[1])["gff_0"]
+
+
 @pytest.mark.parametrize("flag, policy", [(["--mixed-precision"], "bfloat16"),  # 'auto' on a CPU
                                           (["--mixed-precision", "float16"], "float16")])
 def test_mixed_precision_trains_in_it_but_saves_and_scores_in_float32(data, tmp_path, flag, policy):
