@@ -40,6 +40,11 @@ def load_image(path) -> np.ndarray:
     Grayscale, palette, RGBA (alpha dropped), CMYK and other 8-bit modes are
     converted to RGB. Raises FileNotFoundError for a missing file and ValueError
     for a file Pillow cannot decode or a 16-bit/float image.
+
+    This is the loader for ground truth (training, evaluation, benchmarks). The
+    runtime's `keras_sr.lite.image_io.read_image` accepts more (16-bit, alpha kept
+    for the output); here a 16-bit image is refused rather than rounded, so that every
+    score is computed against the same 8-bit pixels a dataset's other tools see.
     """
     path = Path(path)
     if not path.is_file():
