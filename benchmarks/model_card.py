@@ -126,7 +126,8 @@ def render(card):
         "measured by that script, except the paper column, which it quotes; nothing is typed by hand.",
         "",
         f"- Architecture: `keras_sr.models.build({card['model']!r}, {card['scale']})`, config `{card['config']}`",
-        f"- Parameters: {card['params']:,}; Multi-Adds for a 320x180 input (1280x720 output): "
+        f"- Parameters: {card['params']:,}; Multi-Adds for a 320x180 input "
+        f"({320 * card['scale']}x{180 * card['scale']} output): "
         f"{card['multi_adds_320x180'] / 1e9:.1f} G",
         f"- Files: `{card['files']['weights']}` ({card['files']['weights_bytes'] / 1e6:.2f} MB), "
         f"`{card['files']['tflite']}` ({card['files']['tflite_bytes'] / 1e6:.2f} MB, full int8, float32 I/O)",
