@@ -6,25 +6,30 @@ from PIL import Image
 from keras_sr import demo, pretrained
 
 
-def test_demo_beats_bicubic_on_a_real_image(data_root, tmp_path):
+SHIPPED_SCALES = (4, 2)
+
+
+@pytest.mark.parametrize("scale", SHIPPED_SCALES)
+def test_demo_beats_bicubic_on_a_real_image(data_root, tmp_path, scale):
     image = data_root / "Set5" / "butterfly.png"
-    result = demo.run_demo(image=image, scale=4, output=tmp_path / "cmp.png")
+    result = demo.run_demo(image=image, scale=scale, output=tmp_path / "cmp.png")
     assert result["psnr_model"] > result["psnr_bicubic"] + 0.5
     assert result["ssim_model"] > result["ssim_bicubic"]
     hr_width, hr_height = Image.open(image).size
     panels = np.asarray(Image.open(result["output"]))
     # Three panels side by side, each the (modcropped) HR size, plus labels and gaps.
-    assert panels.shape[1] >= 3 * (hr_width - hr_width % 4)
-    assert panels.shape[0] >= hr_height - hr_height % 4
+    assert panels.shape[1] >= 3 * (hr_width - hr_width % scale)
+    assert panels.shape[0] >= hr_height - hr_height % scale
 
 
-def test_shipped_model_output_has_the_right_size():
+@pytest.mark.parametrize("scale", SHIPPED_SCALES)
+def test_shipped_model_output_has_the_right_size(scale):
     from keras_sr.lite import TFLiteSR
 
-    runtime = TFLiteSR(pretrained.tflite_path(4), num_threads=2)
+    runtime = TFLiteSR(pretrained.tflite_path(scale), num_threads=2)
     lr = np.random.default_rng(0).random((23, 31, 3), dtype=np.float32)
-    assert runtime.predict(lr).shape == (92, 124, 3)
-    assert runtime.precision == "int8"
+    assert runtime.predict(lr).shape == (23 * scale, 31 * scale, 3)
+    assert runtime.scale == scale and runtime.precision == "int8"
 
 
 def test_demo_never_overwrites(tmp_path):
@@ -37,7 +42,9 @@ def test_demo_never_overwrites(tmp_path):
 def test_pretrained_keras_weights_load():
     from keras_sr import models
 
-    model = models.build("fd_irb_edge", 4, weights="pretrained")
-    assert model.output_shape == (None, None, None, 3)
+    for scale in SHIPPED_SCALES:
+        model = models.build("fd_irb_edge", scale, weights="pretrained")
+        assert model.output_shape == (None, None, None, 3)
+        assert model.get_layer("upscale_1").block_size == scale
     with pytest.raises(ValueError, match="not shipped"):
         models.build("rdn", 4, weights="pretrained")
