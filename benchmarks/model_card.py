@@ -123,7 +123,8 @@ def render(card):
         f"# Model card: {card['model']} x{card['scale']}",
         "",
         f"Written by `benchmarks/model_card.py` on {card['date']} ({card['machine']}). Every number below was "
-        "measured by that script, except the paper column, which it quotes; nothing is typed by hand.",
+        f"measured by that script{', except the paper column, which it quotes' if card.get('paper') else ''}; "
+        "nothing is typed by hand.",
         "",
         f"- Architecture: `keras_sr.models.build({card['model']!r}, {card['scale']})`, config `{card['config']}`",
         f"- Parameters: {card['params']:,}; Multi-Adds for a 320x180 input "
