@@ -6,7 +6,7 @@ from PIL import Image
 from keras_sr import demo, pretrained
 
 
-SHIPPED_SCALES = (4, 2)
+SHIPPED_SCALES = (4, 3, 2)
 
 
 @pytest.mark.parametrize("scale", SHIPPED_SCALES)
