@@ -7,12 +7,15 @@ from keras_sr import demo, pretrained
 
 
 SHIPPED_SCALES = (4, 3, 2)
+# (model, scale) of every shipped pair of files: the edge network at each scale, fd_irb at x4.
+SHIPPED = [("fd_irb_edge", scale) for scale in SHIPPED_SCALES] + [("fd_irb", 4)]
 
 
-@pytest.mark.parametrize("scale", SHIPPED_SCALES)
-def test_demo_beats_bicubic_on_a_real_image(data_root, tmp_path, scale):
+@pytest.mark.parametrize("name, scale", SHIPPED)
+def test_demo_beats_bicubic_on_a_real_image(data_root, tmp_path, name, scale):
     image = data_root / "Set5" / "butterfly.png"
-    result = demo.run_demo(image=image, scale=scale, output=tmp_path / "cmp.png")
+    model = pretrained.tflite_path(scale, name=name)
+    result = demo.run_demo(image=image, scale=scale, output=tmp_path / "cmp.png", model=model)
     assert result["psnr_model"] > result["psnr_bicubic"] + 0.5
     assert result["ssim_model"] > result["ssim_bicubic"]
     hr_width, hr_height = Image.open(image).size
@@ -22,11 +25,11 @@ def test_demo_beats_bicubic_on_a_real_image(data_root, tmp_path, scale):
     assert panels.shape[0] >= hr_height - hr_height % scale
 
 
-@pytest.mark.parametrize("scale", SHIPPED_SCALES)
-def test_shipped_model_output_has_the_right_size(scale):
+@pytest.mark.parametrize("name, scale", SHIPPED)
+def test_shipped_model_output_has_the_right_size(name, scale):
     from keras_sr.lite import TFLiteSR
 
-    runtime = TFLiteSR(pretrained.tflite_path(scale), num_threads=2)
+    runtime = TFLiteSR(pretrained.tflite_path(scale, name=name), num_threads=2)
     lr = np.random.default_rng(0).random((23, 31, 3), dtype=np.float32)
     assert runtime.predict(lr).shape == (23 * scale, 31 * scale, 3)
     assert runtime.scale == scale and runtime.precision == "int8"
@@ -42,9 +45,11 @@ def test_demo_never_overwrites(tmp_path):
 def test_pretrained_keras_weights_load():
     from keras_sr import models
 
-    for scale in SHIPPED_SCALES:
-        model = models.build("fd_irb_edge", scale, weights="pretrained")
+    for name, scale in SHIPPED:
+        model = models.build(name, scale, weights="pretrained")
         assert model.output_shape == (None, None, None, 3)
-        assert model.get_layer("upscale_1").block_size == scale
+        # The pixel shuffles multiply to `scale`: one x`scale` (edge network), two x2 (fd_irb).
+        shuffles = [layer.block_size for layer in model.layers if hasattr(layer, "block_size")]
+        assert np.prod(shuffles) == scale
     with pytest.raises(ValueError, match="not shipped"):
         models.build("rdn", 4, weights="pretrained")
