@@ -1,0 +1,3 @@
+from keras_sr.cli import main
+
+raise SystemExit(main())
