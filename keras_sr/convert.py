@@ -1,8 +1,8 @@
 """Keras weights -> a verified .tflite file.
 
-    python -m keras_sr.convert --model NAME --weights W --scale S [--set KEY=VALUE ...]
+    keras-sr convert --weights W [--model NAME --scale S --set KEY=VALUE ...]
         [--float16 | --dynamic | --int8] [--io float32|uint8|int8] [--input WxH]
-        [--calibration DIR_OR_H5] [--calibration-samples N] [--eval-data DIR_OR_H5]
+        [--calibration DIR_OR_H5] [--calibration-samples N] [--eval NAME_OR_PATH]
         [--force] -o model.tflite
 
 Precisions: float32 (no flag), `--float16` (float16 weights, float compute),
@@ -28,13 +28,11 @@ record `OUT.json` (command line, versions, report).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import platform
 import re
-import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -43,12 +41,13 @@ import numpy as np
 
 from keras_sr import checkpoints
 from keras_sr._keras import tf
-from keras_sr.cli_utils import parse_set_options, parse_size
 from keras_sr.data.sources import open_pairs
 from keras_sr.fileio import write_bytes
-from keras_sr.lite.bench import default_data_root
 from keras_sr.lite.runtime import TFLiteSR
-from keras_sr.metrics import psnr
+from keras_sr.paths import data_root as default_data_root
+from keras_sr.paths import portable_path, resolve_eval
+from keras_sr.scoring import batch_predictor, keras_predictor, score_items
+from keras_sr.validation import check_choice, check_int
 
 __all__ = [
     "PRECISIONS",
@@ -106,7 +105,7 @@ def default_eval_path() -> Path:
     return default_data_root() / "Set5"
 
 
-def calibration_patches(source, scale, samples=DEFAULT_CALIBRATION_SAMPLES, input_size=None, seed=0):
+def calibration_patches(source, scale, samples=DEFAULT_CALIBRATION_SAMPLES, input_hw=None, seed=0):
     """Real LR patches for int8 calibration.
 
     Args:
@@ -114,7 +113,7 @@ def calibration_patches(source, scale, samples=DEFAULT_CALIBRATION_SAMPLES, inpu
         scale: upscaling factor the LR images are made for.
         samples: number of patches (>= 1); images are visited in a seeded random
             order, one random patch per visit, cycling when there are fewer images.
-        input_size: (width, height) of a fixed-shape model: every patch has exactly
+        input_hw: (height, width) of a fixed-shape model: every patch has exactly
             that size (edge-padded when an image is smaller). None: square patches of
             `CALIBRATION_PATCH` pixels, or the whole LR image when it is smaller.
         seed: seed of the patch positions.
@@ -122,8 +121,7 @@ def calibration_patches(source, scale, samples=DEFAULT_CALIBRATION_SAMPLES, inpu
     Returns:
         A list of float32 arrays (1, h, w, 3) in [0, 1].
     """
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
-        raise ValueError(f"`calibration_samples` must be an integer >= 1. Received: {samples!r}")
+    check_int(samples, "calibration_samples", 1)
     pairs = open_pairs(source, scale)
     rng = np.random.default_rng(seed)
     order = []
@@ -132,10 +130,10 @@ def calibration_patches(source, scale, samples=DEFAULT_CALIBRATION_SAMPLES, inpu
     patches = []
     for i in order[:samples]:
         h, w = pairs.lr_shape(i)
-        if input_size is None:
+        if input_hw is None:
             ph, pw = min(CALIBRATION_PATCH, h), min(CALIBRATION_PATCH, w)
         else:
-            pw, ph = input_size
+            ph, pw = input_hw
         ch, cw = min(ph, h), min(pw, w)
         top = int(rng.integers(0, h - ch + 1))
         left = int(rng.integers(0, w - cw + 1))
@@ -150,11 +148,6 @@ def calibration_patches(source, scale, samples=DEFAULT_CALIBRATION_SAMPLES, inpu
 
 
 # ---------------------------------------------------------------------------- convert
-def _check_choice(value, allowed, name):
-    if value not in allowed:
-        raise ValueError(f"`{name}` must be one of {allowed}. Received: {name}={value!r}")
-
-
 def _is_qat(model):
     return any(type(layer).__module__.startswith("tensorflow_model_optimization") for layer in model.layers)
 
@@ -163,7 +156,7 @@ def convert_model(
     model,
     precision="float32",
     io="float32",
-    input_size=None,
+    input_hw=None,
     calibration=None,
     calibration_samples=DEFAULT_CALIBRATION_SAMPLES,
     scale=None,
@@ -176,7 +169,7 @@ def convert_model(
             float activations) or "int8" (full integer, TFLITE_BUILTINS_INT8 only).
         io: input/output tensor type, "float32", "uint8" or "int8"; integer types only
             with precision="int8".
-        input_size: (width, height) of the LR input for a fixed shape (1, H, W, 3);
+        input_hw: (height, width) of the LR input for a fixed shape (1, H, W, 3);
             None gives the dynamic shape (1, None, None, 3).
         calibration: for "int8": a path (folder of HR images or HDF5 file, patches
             made by `calibration_patches`, needs `scale`), a list of float arrays
@@ -191,8 +184,8 @@ def convert_model(
         ValueError: bad arguments. ConversionError: the converter refused the model,
         e.g. because it needs Flex (TF Select) ops.
     """
-    _check_choice(precision, PRECISIONS, "precision")
-    _check_choice(io, IO_TYPES, "io")
+    check_choice(precision, PRECISIONS, "precision")
+    check_choice(io, IO_TYPES, "io")
     if io != "float32" and precision != "int8":
         raise ValueError(
             f"`io`={io!r} needs precision='int8' (--int8); a {precision} model takes and returns "
@@ -203,12 +196,12 @@ def convert_model(
             f"A quantization-aware (QAT) model converts with precision='int8' (--int8) only. "
             f"Received: precision={precision!r}"
         )
-    if input_size is None:
+    if input_hw is None:
         shape = [1, None, None, 3]
     else:
-        width, height = (int(v) for v in input_size)
-        if width < 1 or height < 1:
-            raise ValueError(f"`input_size` must be positive (width, height). Received: {input_size!r}")
+        if len(input_hw) != 2:
+            raise ValueError(f"`input_hw` must be (height, width). Received: input_hw={input_hw!r}")
+        height, width = (check_int(v, "input_hw", 1) for v in input_hw)
         shape = [1, height, width, 3]
 
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name="lr")])
@@ -223,7 +216,7 @@ def convert_model(
     elif precision == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif precision == "int8":
-        patches = _calibration_data(calibration, calibration_samples, input_size, scale)
+        patches = _calibration_data(calibration, calibration_samples, input_hw, scale)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = lambda: ([p] for p in patches)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -235,7 +228,7 @@ def convert_model(
         raise ConversionError(_explain_converter_error(error, precision)) from error
 
 
-def _calibration_data(calibration, samples, input_size, scale):
+def _calibration_data(calibration, samples, input_hw, scale):
     if calibration is None:
         raise ValueError(
             "precision='int8' needs a representative dataset: pass `calibration` "
@@ -244,7 +237,7 @@ def _calibration_data(calibration, samples, input_size, scale):
     if isinstance(calibration, (str, os.PathLike)):
         if scale is None:
             raise ValueError("`scale` is needed to make LR calibration patches from a path.")
-        return calibration_patches(calibration, scale, samples, input_size)
+        return calibration_patches(calibration, scale, samples, input_hw)
     data = calibration() if callable(calibration) else calibration
     patches = [np.asarray(p, np.float32) for p in data]
     if not patches:
@@ -361,8 +354,8 @@ def verify(
         psnr_vs_keras, psnr_vs_keras_min, max_abs_vs_keras, psnr_tflite, psnr_keras,
         min_psnr, per_image}).
     """
-    _check_choice(precision, PRECISIONS, "precision")
-    _check_choice(io, IO_TYPES, "io")
+    check_choice(precision, PRECISIONS, "precision")
+    check_choice(io, IO_TYPES, "io")
     with tempfile.TemporaryDirectory(prefix="keras_sr_verify_") as tmp:
         if isinstance(tflite_bytes_or_path, (bytes, bytearray)):
             path = Path(tmp) / "model.tflite"
@@ -456,34 +449,29 @@ def _verify(path, keras_model, precision, eval_data, scale, io, max_eval_size, m
 
 def _evaluate(runtime, keras_model, precision, eval_data, scale, max_size, max_images, min_psnr):
     floor = MIN_PSNR_VS_KERAS[precision] if min_psnr is None else min_psnr
-    result = {"data": str(eval_data), "images": 0, "min_psnr": floor, "per_image": {}, "problems": []}
-    vs_keras, abs_err, p_tflite, p_keras = [], [], [], []
-    for name, lr, hr in _eval_pairs(eval_data, scale, max_size, max_images, runtime.fixed_size):
-        x = lr.astype(np.float32) / 255.0
-        sr = runtime.predict(x)
-        row = {"lr_hw": list(lr.shape[:2]), "psnr_tflite": psnr(np.clip(sr, 0, 1), hr, scale)}
-        p_tflite.append(row["psnr_tflite"])
-        if keras_model is not None:
-            ref = keras_model(x[None], training=False).numpy()[0]
-            row["psnr_vs_keras"] = psnr(np.clip(sr, 0, 1), np.clip(ref, 0, 1), scale)
-            row["max_abs_vs_keras"] = float(np.max(np.abs(sr - ref)))
-            row["psnr_keras"] = psnr(np.clip(ref, 0, 1), hr, scale)
-            vs_keras.append(row["psnr_vs_keras"])
-            abs_err.append(row["max_abs_vs_keras"])
-            p_keras.append(row["psnr_keras"])
-        result["per_image"][name] = row
-    result["images"] = len(p_tflite)
-    if not p_tflite:
+    result = {"data": portable_path(eval_data), "images": 0, "min_psnr": floor, "per_image": {}, "problems": []}
+    items = list(_eval_pairs(eval_data, scale, max_size, max_images, runtime.fixed_size))
+    if not items:
         result["problems"].append(f"no evaluation image in '{eval_data}' fits the model's input size")
         return result
-    result["psnr_tflite"] = float(np.mean(p_tflite))
-    if vs_keras:
+    reference = keras_predictor(keras_model) if keras_model is not None else None
+    scores = score_items(batch_predictor(runtime.predict), items, scale, warm_up=False, reference=reference)
+    for row in scores["images"]:
+        entry = {"lr_hw": row["lr_hw"], "psnr_tflite": row["psnr"]}
+        if reference is not None:
+            entry.update(psnr_vs_keras=row["psnr_vs_reference"], max_abs_vs_keras=row["max_abs_vs_reference"],
+                         psnr_keras=row["psnr_reference"])
+        result["per_image"][row["name"]] = entry
+    result["images"] = scores["count"]
+    result["psnr_tflite"] = scores["psnr"]
+    if reference is not None:
+        vs_keras = [row["psnr_vs_reference"] for row in scores["images"]]
         # The mean of per-image MSEs, as one PSNR, keeps an identical image (inf dB) from hiding a bad one.
         mse = np.mean([10 ** (-p / 10) for p in vs_keras])
         result["psnr_vs_keras"] = float("inf") if mse == 0 else float(-10 * np.log10(mse))
         result["psnr_vs_keras_min"] = float(min(vs_keras))
-        result["max_abs_vs_keras"] = float(max(abs_err))
-        result["psnr_keras"] = float(np.mean(p_keras))
+        result["max_abs_vs_keras"] = float(max(row["max_abs_vs_reference"] for row in scores["images"]))
+        result["psnr_keras"] = float(np.mean([row["psnr_reference"] for row in scores["images"]]))
         if floor is not None and result["psnr_vs_keras"] < floor:
             result["problems"].append(
                 f"PSNR of the TFLite output vs the Keras output is {result['psnr_vs_keras']:.2f} dB, "
@@ -536,10 +524,11 @@ def convert(
     config=None,
     precision="float32",
     io="float32",
-    input_size=None,
+    input_hw=None,
     calibration=None,
     calibration_samples=DEFAULT_CALIBRATION_SAMPLES,
-    eval_data=None,
+    eval=None,
+    data_root=None,
     force=False,
     max_eval_size=DEFAULT_MAX_EVAL_SIZE,
     command=None,
@@ -551,8 +540,11 @@ def convert(
             (and must agree when given).
         output: the .tflite path. The record goes to `output.json`.
         calibration: int8 only; None -> `default_calibration_path()` when it exists.
-        eval_data: None -> `default_eval_path()` when it exists (else no PSNR checks);
-            False disables evaluation.
+        eval: the evaluation set for the PSNR checks: a folder of HR images, an .h5
+            file, or a name under `data_root`, then `$KERAS_SR_DATA` (see
+            `keras_sr.paths.resolve_eval`). None -> Set5 when it is found (else no PSNR
+            checks); False disables evaluation.
+        data_root: where a bare `eval` name is looked up first.
         force: overwrite an existing `output` / `output.json`.
         command: the command line to store in the record.
         Other arguments: see `convert_model` and `verify`.
@@ -582,15 +574,17 @@ def convert(
                 f"--int8 needs calibration images: pass --calibration DIR_OR_H5 (the default "
                 f"'{calibration}' does not exist; set KERAS_SR_DATA to the datasets folder)."
             )
-    if eval_data is None:
-        eval_data = default_eval_path() if default_eval_path().is_dir() else None
-    elif eval_data is False:
-        eval_data = None
-    for flag, path in (("--calibration", calibration if precision == "int8" else None), ("--eval-data", eval_data)):
-        if path is not None and isinstance(path, (str, os.PathLike)) and not Path(path).exists():
-            raise FileNotFoundError(f"`{flag}` '{path}' does not exist; expected a folder of images or an HDF5 file.")
+    if precision == "int8" and isinstance(calibration, (str, os.PathLike)) and not Path(calibration).exists():
+        raise FileNotFoundError(f"`calibration` '{calibration}' does not exist; expected a folder of images or an "
+                                "HDF5 file.")
     keras_model, meta = checkpoints.load_model(weights, name=model, scale=scale, config=config)
     scale = meta["scale"]
+    if eval is None:
+        eval_data = default_eval_path() if default_eval_path().is_dir() else None
+    elif eval is False:
+        eval_data = None
+    else:
+        eval_data = resolve_eval(eval, scale, data_root)
     if meta.get("qat") and precision != "int8":
         raise ValueError(
             f"'{weights}' is a quantization-aware (QAT) checkpoint; convert it with --int8. "
@@ -600,7 +594,7 @@ def convert(
         keras_model,
         precision=precision,
         io=io,
-        input_size=input_size,
+        input_hw=input_hw,
         calibration=calibration,
         calibration_samples=calibration_samples,
         scale=scale,
@@ -608,17 +602,17 @@ def convert(
     report = verify(data, keras_model, precision, eval_data, scale, io=io, max_eval_size=max_eval_size)
     record = {
         "command": command,
-        "weights": str(weights),
-        "output": str(output),
+        "weights": portable_path(weights),
+        "output": portable_path(output),
         "model": meta["model"],
         "scale": scale,
         "config": meta.get("config", {}),
         "qat": bool(meta.get("qat")),
         "precision": precision,
         "io": io,
-        "input_size": list(input_size) if input_size else None,
+        "input_hw": list(input_hw) if input_hw else None,
         "calibration": (
-            (str(calibration) if isinstance(calibration, (str, os.PathLike)) else "in-memory samples")
+            (portable_path(calibration) if isinstance(calibration, (str, os.PathLike)) else "in-memory samples")
             if precision == "int8"
             else None
         ),
@@ -659,81 +653,16 @@ def format_report(record) -> str:
             f"PSNR vs HR {ev['psnr_tflite']:.2f} dB (Keras {ev['psnr_keras']:.2f} dB)"
         )
     elif ev is None:
-        lines.append("eval       skipped (no --eval-data and no Set5 under the data root)")
+        lines.append("eval       skipped (no --eval and no Set5 under the data root)")
     lines.append(f"record     {record_path(record['output'])}")
     return "\n".join(lines)
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m keras_sr.convert", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", help="registered model name (optional with a sidecar)")
-    parser.add_argument("--weights", required=True, help="X.weights.h5 (with or without its X.weights.json sidecar)")
-    parser.add_argument("--scale", type=int, help="upscaling factor (optional with a sidecar)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model config override")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--float16", dest="precision", action="store_const", const="float16", help="float16 weights")
-    group.add_argument(
-        "--dynamic", dest="precision", action="store_const", const="dynamic", help="dynamic-range int8 weights"
-    )
-    group.add_argument("--int8", dest="precision", action="store_const", const="int8", help="full-integer int8")
-    parser.set_defaults(precision="float32")
-    parser.add_argument("--io", default="float32", choices=IO_TYPES, help="input/output type (int8 models only)")
-    parser.add_argument("--input", metavar="WxH", help="fixed LR input size; default: dynamic (1, None, None, 3)")
-    parser.add_argument(
-        "--calibration", metavar="DIR_OR_H5", help="int8 calibration images (default: <data>/train/T91)"
-    )
-    parser.add_argument(
-        "--calibration-samples",
-        type=int,
-        metavar="N",
-        help=f"calibration patches (default {DEFAULT_CALIBRATION_SAMPLES})",
-    )
-    parser.add_argument("--eval-data", metavar="DIR_OR_H5", help="images for the PSNR checks (default: <data>/Set5)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
-    parser.add_argument("-o", "--output", required=True, help="model.tflite")
-    return parser
-
-
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.io != "float32" and args.precision != "int8":
-        parser.error(f"--io {args.io} needs --int8; a {args.precision} model takes and returns float32.")
-    if args.precision != "int8" and (args.calibration is not None or args.calibration_samples is not None):
-        parser.error("--calibration and --calibration-samples are used with --int8 only.")
-    if args.calibration_samples is None:
-        args.calibration_samples = DEFAULT_CALIBRATION_SAMPLES
-    if args.calibration_samples < 1:
-        parser.error(f"--calibration-samples must be >= 1. Received: {args.calibration_samples}")
-    try:
-        config = parse_set_options(args.set)
-        input_size = parse_size(args.input) if args.input else None
-    except ValueError as error:
-        parser.error(str(error))
-    command = ["python", "-m", "keras_sr.convert", *(sys.argv[1:] if argv is None else argv)]
-    try:
-        record = convert(
-            args.weights,
-            args.output,
-            model=args.model,
-            scale=args.scale,
-            config=config,
-            precision=args.precision,
-            io=args.io,
-            input_size=input_size,
-            calibration=args.calibration,
-            calibration_samples=args.calibration_samples,
-            eval_data=args.eval_data,
-            force=args.force,
-            command=command,
-        )
-    except VerificationError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except (ValueError, FileNotFoundError, FileExistsError) as error:  # ConversionError is a ValueError
-        parser.error(str(error))
-    print(format_report(record))
-    return 0
+    """`python -m keras_sr.convert`: the same as `keras-sr convert`."""
+    from keras_sr.cli.convert import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,12 @@
 """PyTorch state_dict -> Keras weights for the keras-sr networks.
 
-    python -m keras_sr.port SRC --model NAME [--scale S] [--set KEY=VALUE ...] -o OUT.weights.h5
+    keras-sr port --torch-weights SRC --model NAME [--scale S] [--set KEY=VALUE ...] -o OUT.weights.h5
 
 SRC is a `.npz` in the reference format (keys `state_dict/<name>`) or a `.pth`
 file saved by the original PyTorch code (needs torch installed). Conversions:
 conv kernels OIHW -> HWIO; the output channels of a conv that feeds a pixel
 shuffle are permuted from PyTorch's order to depth_to_space's.
 """
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ import numpy as np
 from keras_sr import models
 from keras_sr._keras import keras
 from keras_sr.checkpoints import save_model_weights
-from keras_sr.cli_utils import parse_set_options
 from keras_sr.layers import BicubicUpsample, PixelShuffle, Scale
 
 # Prefix rewrites from PyTorch module paths to Keras layer names; then "." -> "_".
@@ -142,36 +140,26 @@ def apply_state_dict(state, model):
     return model
 
 
-def port(src, model, scale=4, config=None, output=None, force=False):
-    """Builds `model` (a registered name), loads PyTorch weights from `src`, optionally saves them.
+def port(torch_weights, model, scale=4, config=None, output=None, force=False):
+    """Builds `model` (a registered name), loads PyTorch weights from `torch_weights` (.pth or
+    reference .npz), optionally saves them to `output` (.weights.h5 + sidecar).
 
     Returns the Keras model.
     """
     keras_model = models.build(model, scale, **(config or {}))
-    apply_state_dict(load_state_dict(src), keras_model)
+    apply_state_dict(load_state_dict(torch_weights), keras_model)
     if output is not None:
         meta = {"model": model, "scale": scale, "config": models.resolve_config(model, scale, **(config or {})),
-                "ported_from": str(src)}
+                "ported_from": str(torch_weights)}
         save_model_weights(keras_model, output, meta, overwrite=force)
     return keras_model
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m keras_sr.port", description=__doc__.split("\n\n")[0])
-    parser.add_argument("src", help="PyTorch state_dict: .npz (reference format) or .pth")
-    parser.add_argument("--model", required=True, choices=models.names())
-    parser.add_argument("--scale", type=int, default=4)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model config override")
-    parser.add_argument("-o", "--output", required=True, help="OUT.weights.h5")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing output")
-    args = parser.parse_args(argv)
-    try:
-        config = parse_set_options(args.set)
-        port(args.src, args.model, args.scale, config, args.output, force=args.force)
-    except (ValueError, FileNotFoundError, FileExistsError, ImportError) as error:
-        parser.error(str(error))
-    print(f"wrote {args.output}")
-    return 0
+def main(argv=None) -> int:
+    """`python -m keras_sr.port`: the same as `keras-sr port`."""
+    from keras_sr.cli.port import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

@@ -99,13 +99,17 @@ def super_resolve(predict, lr_uint8, self_ensemble=False):
     return np.clip(out, 0.0, 1.0)
 
 
-def score_items(predict, items, scale, self_ensemble=False, warm_up=True):
+def score_items(predict, items, scale, self_ensemble=False, warm_up=True, reference=None):
     """Mean Y-PSNR / SSIM (shave = scale) and forward ms per image over `(name, lr, hr)` uint8 items.
 
     `warm_up` runs the first image once outside the timing (tracing, allocation).
+    `reference`, a second predictor (say the Keras model a .tflite file came from), adds
+    per image its own PSNR against HR and the PSNR / max abs difference of `predict`'s
+    output against it.
 
     Returns:
-        {"psnr", "ssim", "ms_per_image", "count", "images": [{"name", "psnr", "ssim", "ms"}]}.
+        {"psnr", "ssim", "ms_per_image", "count", "images": [{"name", "lr_hw", "psnr", "ssim", "ms"
+        (+ "psnr_reference", "psnr_vs_reference", "max_abs_vs_reference")}]}.
     """
     rows = []
     for name, lr, hr in items:
@@ -116,8 +120,13 @@ def score_items(predict, items, scale, self_ensemble=False, warm_up=True):
         ms = (time.perf_counter() - t) * 1000.0
         if sr.shape != hr.shape:
             raise ValueError(f"Image {name!r}: the model gave {sr.shape} for LR {lr.shape}; HR is {hr.shape}.")
-        rows.append({"name": name, "psnr": metrics.psnr(sr, hr, scale), "ssim": metrics.ssim(sr, hr, scale),
-                     "ms": ms})
+        row = {"name": name, "lr_hw": list(lr.shape[:2]), "psnr": metrics.psnr(sr, hr, scale),
+               "ssim": metrics.ssim(sr, hr, scale), "ms": ms}
+        if reference is not None:
+            ref = super_resolve(reference, lr, self_ensemble)
+            row.update(psnr_reference=metrics.psnr(ref, hr, scale), psnr_vs_reference=metrics.psnr(sr, ref, scale),
+                       max_abs_vs_reference=float(np.max(np.abs(sr - ref))))
+        rows.append(row)
     if not rows:
         raise ValueError("No images to score.")
     return {

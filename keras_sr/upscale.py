@@ -1,7 +1,7 @@
-"""Upscale image files with a .tflite model (or a Keras checkpoint).
+"""Upscale image files with a shipped preset, a .tflite file or Keras weights.
 
-    python -m keras_sr.upscale IN... -o OUT [--model FILE.tflite | --model NAME --weights W]
-        [--scale S] [--tile T --overlap P] [--threads N] [--force]
+    keras-sr upscale IN... -o OUT [--model PRESET | --tflite FILE | --weights W]
+        [--scale S] [--tile T --overlap P] [--num-threads N] [--force]
 
 IN is one or more image files or folders (the images directly inside, sorted). One
 input file writes the file OUT; several inputs or a folder write into the folder OUT
@@ -9,75 +9,53 @@ input file writes the file OUT; several inputs or a folder write into the folder
 images stay grayscale (the model sees the gray value in R, G and B, the luma of its
 output is saved); an alpha channel is upscaled on its own with PIL's bicubic filter.
 No output is overwritten without --force, and all outputs are checked before any
-work starts. Without --model the shipped int8 edge model `keras_sr/pretrained/fd_irb_edge_x{S}_int8.tflite`
-is used (`default_model_path`). `--model NAME --weights W` runs the Keras model of a
-checkpoint instead (needs TensorFlow); without --weights only TensorFlow-free modules
-are imported.
+work starts.
+
+The model: a preset (`--model fd_irb_x4`, see `keras_sr.presets`) runs its shipped
+int8 file; `--tflite FILE` any .tflite file; `--weights W` a Keras checkpoint (needs
+TensorFlow). Without any of them, the default preset at `--scale` (4 if not given).
+Only the Keras path imports TensorFlow.
 
 Tiling (`--tile T --overlap P`, LR pixels): windows of T x T pixels, each keeping
 P pixels of context on every side that is cropped away (no blending), see
 `keras_sr.lite.tiling`. It bounds memory, and a fixed-shape model always runs tiled.
-
-When is tiled == whole-image? Measured with the reference weights of
-../shared/reference (*_x4.npz, ported, converted to float32 TFLite, XNNPACK),
-Set5 'baby' (512x512 HR -> 128x128 LR at x4), tile 64; PSNR is Y, shave 4, of the
-tiled vs the whole-image output:
-
-* rdn has no attention: it is tile-exact once the overlap covers its receptive
-  field. Each 3x3 conv at LR adds one pixel of radius (sfe1, sfe2, the D*C dense
-  convs, gff_1, the first upscale conv); at x4 the second upscale conv adds 1/2 and
-  the HR output conv 1/s LR pixel: radius = D*C + 4 (+ 1/2 at x4) + 1/s, rounded up.
-  rdn_small (D=3, C=4, x4): 16.75 -> 17, confirmed by the input gradient of one
-  output pixel (non-zero over exactly +-17 LR pixels). Overlap 17: max abs 0
-  (bit-identical); 15-16: ~2e-7; 8: 4.8e-6 (111 dB), since the outer ring of the
-  receptive field contributes little with these weights. The paper RDN (D=16,
-  C=8, x4) needs overlap >= 133; a small test RDN (D=2, C=2, x2) needs 9.
-* fd_irb, split and rdcab_recursive pool attention statistics (mean, or mean +
-  std) over the whole image, so every output pixel depends on every input pixel and
-  no overlap makes them exact. Tiled vs whole, overlap 8 / 16:
-  fd_irb 70.97 / 71.20 dB (max abs 8e-4 / 1e-3), split 72.80 / 73.28 dB
-  (2e-4 / 3e-4), rdcab_recursive 66.96 / 67.31 dB (2.5e-3 / 3.9e-3); PSNR vs
-  the HR image unchanged to 0.01 dB. Tile 32 overlap 8: 68.3 / 68.7 / 64.4 dB. The
-  error comes from the statistics, not the seams, so more overlap helps little and
-  larger tiles help most. (The reference weights are seeded random initialisations, not
-  trained models: read the numbers as sizes of the tiling error.)
+How close tiled output is to whole-image output, per network: docs/tiling.md.
 """
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keras_sr import pretrained
-from keras_sr.cli_utils import parse_set_options
-from keras_sr.lite.image_io import read_image, to_uint8, write_image
+from keras_sr.data.imageio import list_images, read_image, to_uint8, write_image
 from keras_sr.lite.tiling import upscale_tiled
 
 __all__ = [
     "DEFAULT_OVERLAP",
     "default_model_path",
+    "tflite_file",
     "load_predictor",
     "upscale_image",
     "upscale_files",
+    "plan_outputs",
     "main",
 ]
 
 #: Context pixels per window side when --tile is given without --overlap.
 DEFAULT_OVERLAP = 16
-#: Suffixes of the images taken from an input folder (case-insensitive).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 
 
 def default_model_path(scale=4) -> Path:
-    """The shipped int8 edge model for `scale` (see `keras_sr.pretrained`).
+    """The int8 file of the default preset at `scale` (see `keras_sr.presets.default`).
 
     Raises:
-        FileNotFoundError: no such file is shipped (name the model with --model).
+        ValueError: no preset is shipped at that scale.
     """
-    return pretrained.tflite_path(scale)
+    from keras_sr import presets
+
+    return Path(presets.default(scale).tflite)
 
 
 class Predictor:
@@ -90,21 +68,54 @@ class Predictor:
         return self.fn(lr)
 
 
-def load_predictor(model=None, weights=None, scale=None, config=None, threads=None) -> Predictor:
+def tflite_file(model=None, tflite=None, scale=None) -> Path:
+    """The .tflite file to run: `tflite` itself, the int8 file of preset `model`, or the
+    default preset's at `scale` (4 if None)."""
+    from keras_sr import presets
+
+    if tflite is not None:
+        if model is not None:
+            raise ValueError(f"Give one of `model` and `tflite`. Received: model={model!r}, tflite={tflite!r}")
+        path = Path(tflite)
+        if not path.is_file():
+            raise FileNotFoundError(f"`tflite` file '{path}' does not exist.")
+        return path
+    if model is None:
+        return default_model_path(4 if scale is None else scale)
+    if presets.is_preset(model):
+        return Path(presets.get(model).tflite)
+    raise ValueError(
+        f"`model`={model!r} is not a shipped preset (available: {presets.names()}); a registered "
+        "network needs `weights`, and any .tflite file goes in `tflite`."
+    )
+
+
+def load_predictor(model=None, tflite=None, weights=None, scale=None, config=None, num_threads=None,
+                   use_xnnpack=True) -> Predictor:
     """The model to upscale with.
 
     Args:
-        model: a .tflite file; a registered model name when `weights` is given;
-            None: `default_model_path(scale or 4)`.
+        model: a preset name (runs its shipped int8 file), or a registered network
+            name for `weights` without a sidecar. None with no `tflite`/`weights`: the
+            default preset at `scale` (4 if None).
+        tflite: a .tflite file.
         weights: a Keras `.weights.h5` checkpoint: run the Keras model (imports TensorFlow).
         scale: expected upscaling factor; a model with another scale is an error.
         config: model config overrides for a checkpoint without a sidecar.
-        threads: TFLite interpreter threads (>= 1); None: the runtime's default.
+        num_threads: TFLite interpreter threads (>= 1); None: the runtime's default.
+        use_xnnpack: TFLite's default XNNPACK delegate.
 
     Returns:
         A `Predictor` (callable, with `.scale` and `.fixed_size` (H, W) or None).
     """
+    from keras_sr import presets
+
+    if sum(x is not None for x in (tflite, weights)) > 1:
+        raise ValueError(f"Give one of `tflite` and `weights`. Received: tflite={tflite!r}, weights={weights!r}")
     if weights is not None:
+        if model is not None and presets.is_preset(model):
+            raise ValueError(f"`model`={model!r} is a preset, which brings its own weights; drop `weights` "
+                             "or name a registered network.")
         # Imported here: the TFLite path must work where TensorFlow is not installed.
         from keras_sr import checkpoints
 
@@ -115,25 +126,14 @@ def load_predictor(model=None, weights=None, scale=None, config=None, threads=No
 
         return Predictor(run, meta["scale"], None, f"Keras {meta['model']} x{meta['scale']} from '{weights}'")
     if config:
-        raise ValueError("`config` (--set) applies to a Keras checkpoint only; pass --weights.")
-    if model is None:
-        path = default_model_path(4 if scale is None else scale)
-    else:
-        path = Path(model)
-        if not path.is_file():
-            if path.suffix != ".tflite" and os.sep not in str(model):
-                raise ValueError(
-                    f"`--model {model}` is not a file; a registered model name needs --weights W "
-                    "(or give a .tflite file)."
-                )
-            raise FileNotFoundError(f"Model file '{path}' does not exist.")
+        raise ValueError("`config` applies to a Keras checkpoint only; give `weights`.")
+    path = tflite_file(model, tflite, scale)
     from keras_sr.lite.runtime import TFLiteSR
 
-    runtime = TFLiteSR(path, num_threads=threads)
+    runtime = TFLiteSR(path, num_threads=num_threads, use_xnnpack=use_xnnpack)
     if scale is not None and runtime.scale != scale:
         raise ValueError(
-            f"Model file '{path}' upscales x{runtime.scale}, which does not match `--scale`. "
-            f"Received: scale={scale}"
+            f"Model file '{path}' upscales x{runtime.scale}, which does not match `scale`. Received: scale={scale}"
         )
     return Predictor(runtime.predict, runtime.scale, runtime.fixed_size, f"TFLite {runtime.precision} '{path}'")
 
@@ -181,12 +181,7 @@ def _list_inputs(inputs):
         p = Path(item)
         if p.is_dir():
             folder_given = True
-            found = sorted(q for q in p.iterdir() if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise ValueError(
-                    f"Input folder '{p}' holds no images (files ending in {', '.join(IMAGE_SUFFIXES)})."
-                )
-            files.extend(found)
+            files.extend(list_images(p, "input folder"))
         elif p.is_file():
             files.append(p)
         else:
@@ -246,21 +241,23 @@ def upscale_files(
     inputs,
     output,
     model=None,
+    tflite=None,
     weights=None,
     scale=None,
     config=None,
     tile=None,
     overlap=DEFAULT_OVERLAP,
-    threads=None,
+    num_threads=None,
+    use_xnnpack=True,
     force=False,
     progress=True,
 ):
-    """Upscale image files; the library half of the CLI (keyword names match the flags).
+    """Upscale image files; the library half of `keras-sr upscale` (keyword names match the flags).
 
     Args:
         inputs: image files and/or folders.
         output: output file (one input file) or folder.
-        model, weights, scale, config, threads: see `load_predictor`.
+        model, tflite, weights, scale, config, num_threads, use_xnnpack: see `load_predictor`.
         tile, overlap: see `upscale_image`.
         force: overwrite existing outputs.
         progress: show a tqdm progress bar when there are several images.
@@ -268,12 +265,20 @@ def upscale_files(
     Returns:
         The list of written paths.
     """
+    from keras_sr.validation import check_int, check_optional_int
+
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    if isinstance(overlap, bool) or not isinstance(overlap, (int, np.integer)) or overlap < 0:
-        raise ValueError(f"`overlap` must be an integer >= 0. Received: overlap={overlap!r}")
+    overlap = check_int(overlap, "overlap", 0)
+    check_optional_int(num_threads, "num_threads", 1)
+    if tile is not None:
+        check_int(tile, "tile", 1)
+        if tile <= 2 * overlap:
+            raise ValueError(f"`tile` must be greater than 2 x `overlap` (each window keeps `overlap` pixels of "
+                             f"context on both sides). Received: tile={tile}, overlap={overlap}")
     plan = plan_outputs(inputs, output, force=force)
-    predictor = load_predictor(model=model, weights=weights, scale=scale, config=config, threads=threads)
+    predictor = load_predictor(model=model, tflite=tflite, weights=weights, scale=scale, config=config,
+                               num_threads=num_threads, use_xnnpack=use_xnnpack)
     if len(plan) > 1:
         Path(output).mkdir(parents=True, exist_ok=True)
     iterator = plan
@@ -293,54 +298,10 @@ def upscale_files(
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m keras_sr.upscale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("inputs", nargs="+", metavar="IN", help="image files or folders")
-    parser.add_argument("-o", "--output", required=True, help="output file (one input file) or folder")
-    parser.add_argument(
-        "--model", help="FILE.tflite, or a registered model NAME with --weights (default: the shipped model)"
-    )
-    parser.add_argument("--weights", help="Keras checkpoint X.weights.h5: run it with Keras instead of TFLite")
-    parser.add_argument("--scale", type=int, help="expected upscaling factor (default: the model's)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config of --weights")
-    parser.add_argument("--tile", type=int, help="LR window size in pixels (default: whole image)")
-    parser.add_argument("--overlap", type=int, help=f"context pixels per window side (default {DEFAULT_OVERLAP})")
-    parser.add_argument("--threads", type=int, help="TFLite interpreter threads")
-    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    if args.overlap is not None and args.tile is None:
-        parser.error("--overlap needs --tile.")
-    overlap = DEFAULT_OVERLAP if args.overlap is None else args.overlap
-    if args.tile is not None:
-        if args.tile < 1 or overlap < 0:
-            parser.error(f"--tile must be >= 1 and --overlap >= 0. Received: --tile {args.tile} --overlap {overlap}")
-        if args.tile <= 2 * overlap:
-            parser.error(
-                f"--tile must be greater than 2 x --overlap (each window keeps --overlap pixels of context "
-                f"on both sides). Received: --tile {args.tile} --overlap {overlap}"
-            )
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1. Received: {args.threads}")
-    if args.scale is not None and args.scale < 1:
-        parser.error(f"--scale must be >= 1. Received: {args.scale}")
-    try:
-        written = upscale_files(
-            args.inputs,
-            args.output,
-            model=args.model,
-            weights=args.weights,
-            scale=args.scale,
-            config=parse_set_options(args.set),
-            tile=args.tile,
-            overlap=overlap,
-            threads=args.threads,
-            force=args.force,
-            progress=not args.quiet,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        parser.error(str(error))
-    print(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {args.output}")
-    return 0
+    """`python -m keras_sr.upscale`: the same as `keras-sr upscale`."""
+    from keras_sr.cli.upscale import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

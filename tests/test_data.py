@@ -281,8 +281,21 @@ def test_eval_items(image_dir):
 
 
 def test_extensions_are_case_insensitive(image_dir):
-    assert IMAGE_EXTENSIONS == (".png", ".jpg", ".jpeg", ".bmp")
     assert "f_jpg" in [open_pairs(image_dir, 2).name(i) for i in range(6)]
+
+
+def test_one_suffix_list_for_training_evaluation_and_upscaling(tmp_path):
+    from keras_sr.data import imageio
+    from keras_sr.upscale import plan_outputs
+
+    assert IMAGE_EXTENSIONS is imageio.IMAGE_SUFFIXES
+    for suffix in (".png", ".JPG", ".webp", ".tiff"):
+        Image.fromarray(_rgb(8, 8)).save(tmp_path / f"img{suffix.lower()}_x{suffix}")
+    (tmp_path / "notes.txt").write_text("not an image")
+    names = sorted(p.name for p in imageio.list_images(tmp_path))
+    assert names == sorted(p.name for p in open_pairs(tmp_path, 2).files)
+    assert sorted(src.name for src, _ in plan_outputs([tmp_path], tmp_path / "out")) == names
+    assert len(names) == 4
 
 
 def test_real_sets_modes_and_patch_check(data_root):

@@ -30,8 +30,8 @@ def root(tmp_path_factory):
     (root / "Tiny").mkdir()
     for i, (h, w) in enumerate([(40, 44), (36, 52), (48, 40)]):
         Image.fromarray(_image(h, w, i)).save(root / "Tiny" / f"im{i}.png")
-    prepare(root / "Tiny", root / "Tiny_x4.h5", 4, eval=True)
-    prepare(root / "Tiny", root / "H5only_x2.h5", 2, eval=True)
+    prepare(root / "Tiny", root / "Tiny_x4.h5", 4, kind="eval", quiet=True)
+    prepare(root / "Tiny", root / "H5only_x2.h5", 2, kind="eval", quiet=True)
     return root
 
 
@@ -76,8 +76,18 @@ def test_dataset_names_resolve_to_folders_h5_files_and_paths(root):
     folder = evaluate("bicubic", 4, ["Tiny"], root)["datasets"]["Tiny"]
     h5 = evaluate("bicubic", 4, [str(root / "Tiny_x4.h5")], root)["datasets"][str(root / "Tiny_x4.h5")]
     assert h5["psnr"] == folder["psnr"] and h5["ssim"] == folder["ssim"]
-    with pytest.raises(FileNotFoundError, match="Dataset 'Nope' not found"):
+    with pytest.raises(FileNotFoundError, match="`eval` 'Nope' not found"):
         resolve_dataset("Nope", root, 4)
+
+
+def test_bare_names_resolve_under_keras_sr_data(root, monkeypatch, tmp_path):
+    from keras_sr.paths import resolve_eval
+
+    monkeypatch.setenv("KERAS_SR_DATA", str(root))
+    monkeypatch.chdir(tmp_path)  # no 'Tiny' here: the name must come from the data root
+    assert resolve_eval("Tiny", 4) == root / "Tiny"
+    assert resolve_eval("H5only", 2) == root / "H5only_x2.h5"
+    assert main(["--model", "bicubic", "--scale", "4", "--eval", "Tiny"]) == 0
 
 
 def test_self_ensemble_equals_plain_for_an_equivariant_model_only(root):
@@ -98,42 +108,57 @@ def test_self_ensemble_equals_plain_for_an_equivariant_model_only(root):
 def test_cli_table_and_json(root, tmp_path, capsys):
     model = models.build("fd_irb", 4, **TINY)
     weights = save_model_weights(model, tmp_path / "w.weights.h5", {"model": "fd_irb", "scale": 4, "config": TINY})
-    assert main(["--weights", str(weights), "--data-root", str(root), "--datasets", "Tiny", "--max-images", "2"]) == 0
+    assert main(["--weights", str(weights), "--data-root", str(root), "--eval", "Tiny", "--eval-max-images", "2"]) == 0
     out = capsys.readouterr().out
     assert "| dataset | images | PSNR (dB) | SSIM | ms / image |" in out and "| Tiny | 2 |" in out
 
+    # The old spellings --datasets and --max-images still work, with a warning naming the new flags.
     assert main(["--model", "fd_irb", "--weights", str(weights), "--scale", "4", "--data-root", str(root),
                  "--datasets", "Tiny", "Tiny_x4.h5", "--json", "--max-images", "1"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["model"] == "fd_irb" and result["scale"] == 4 and result["weights"] == str(weights)
+    captured = capsys.readouterr()
+    assert "use `--eval`" in captured.err and "use `--eval-max-images`" in captured.err
+    result = json.loads(captured.out)
+    assert result["model"] == "fd_irb" and result["scale"] == 4 and result["source"] == str(weights)
     assert set(result["datasets"]) == {"Tiny", "Tiny_x4.h5"}
     d = result["datasets"]["Tiny"]
     assert {"path", "count", "psnr", "ssim", "ms_per_image", "images"} <= set(d) and d["count"] == 1
     assert d["psnr"] == result["datasets"]["Tiny_x4.h5"]["psnr"]
 
-    assert main(["--model", "bicubic", "--scale", "4", "--data-root", str(root), "--datasets", "Tiny"]) == 0
+    assert main(["--model", "bicubic", "--scale", "4", "--data-root", str(root), "--eval", "Tiny"]) == 0
     assert "PIL Image.BICUBIC" in capsys.readouterr().out
 
 
+def test_presets_and_tflite_files_are_scored_without_tensorflow_in_the_loop(root, capsys):
+    from keras_sr import presets
+
+    assert main(["--model", "fd_irb_edge_x4", "--data-root", str(root), "--eval", "Tiny", "--json"]) == 0
+    by_preset = json.loads(capsys.readouterr().out)
+    tflite = str(presets.get("fd_irb_edge_x4").tflite)
+    assert main(["--tflite", tflite, "--data-root", str(root), "--eval", "Tiny", "--json"]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    assert by_preset["datasets"]["Tiny"]["psnr"] == by_file["datasets"]["Tiny"]["psnr"]
+    assert by_file["source"].endswith("fd_irb_edge_x4_int8.tflite") and by_file["datasets"]["Tiny"]["count"] == 3
+
+
 def _error(capsys, argv):
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
+    assert main(argv) == 2
     return capsys.readouterr().err
 
 
 def test_errors(root, tmp_path, capsys):
-    common = ["--data-root", str(root), "--datasets", "Tiny"]
-    assert "--weights is required" in _error(capsys, ["--model", "fd_irb", "--scale", "4", *common])
+    common = ["--data-root", str(root), "--eval", "Tiny"]
+    assert "name what to evaluate" in _error(capsys, ["--scale", "4", *common])
+    assert "not a preset" in _error(capsys, ["--model", "fd_irb", "--scale", "4", *common])
     assert "Weights file not found" in _error(capsys, ["--weights", str(tmp_path / "no.weights.h5"), *common])
     model = models.build("fd_irb", 4, **TINY)
     weights = save_model_weights(model, tmp_path / "w.weights.h5", {"model": "fd_irb", "scale": 4, "config": TINY})
     err = _error(capsys, ["--model", "rdn", "--weights", str(weights), *common])
     assert "does not match the weights" in err
-    err = _error(capsys, ["--weights", str(weights), "--data-root", str(root), "--datasets", "Missing"])
-    assert "Dataset 'Missing' not found" in err
+    err = _error(capsys, ["--weights", str(weights), "--data-root", str(root), "--eval", "Missing"])
+    assert "`eval` 'Missing' not found" in err
     # An evaluation file of another scale.
-    err = _error(capsys, ["--model", "bicubic", "--scale", "4", "--datasets", str(root / "H5only_x2.h5")])
+    err = _error(capsys, ["--model", "bicubic", "--scale", "4", "--eval", str(root / "H5only_x2.h5")])
     assert "does not match `scale`=4" in err
-    assert "--max-images must be" in _error(capsys, ["--model", "bicubic", "--scale", "4", *common, "--max-images", "0"])
-    assert "takes no --weights" in _error(capsys, ["--model", "bicubic", "--scale", "4", "--weights", "x", *common])
+    assert "expected an integer >= 1" in _error(capsys, ["--model", "bicubic", "--scale", "4", *common,
+                                                          "--eval-max-images", "0"])
+    assert "takes no `weights`" in _error(capsys, ["--model", "bicubic", "--scale", "4", "--weights", "x", *common])

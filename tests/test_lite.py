@@ -296,7 +296,7 @@ def test_side_by_side():
 
 # ---------------------------------------------------------------------------- benchmark
 BENCH_KEYS = {"model", "model_bytes", "precision", "scale", "input_dtype", "output_dtype", "dynamic_shape",
-              "threads", "xnnpack", "input_wh", "output_wh", "warmup", "runs", "latency_ms", "peak_rss_mb",
+              "num_threads", "xnnpack", "input_wh", "output_wh", "warmup", "runs", "latency_ms", "peak_rss_mb",
               "rss_delta_mb", "multi_adds", "gmacs_per_s", "datasets", "versions"}
 
 
@@ -308,47 +308,53 @@ def _load_cli():
 
 
 def test_benchmark_function(toy):
-    r = benchmark(toy["int8"], threads=1, input_size=(10, 6), runs=3, warmup=1)
+    r = benchmark(toy["int8"], num_threads=1, input_hw=(6, 10), runs=3, warmup=1)
     assert set(r) == BENCH_KEYS
     assert set(r["latency_ms"]) == {"min", "median", "p90", "mean"}
     assert r["input_wh"] == [10, 6] and r["output_wh"] == [20, 12] and r["precision"] == "int8"
     assert r["multi_adds"] == TOY_MACS_PER_PIXEL * 60 and r["gmacs_per_s"] > 0
     assert r["latency_ms"]["min"] <= r["latency_ms"]["median"] <= r["latency_ms"]["p90"]
-    with pytest.raises(ValueError, match="`threads` must be an integer >= 1"):
-        benchmark(toy["f32"], threads=0)
-    with pytest.raises(ValueError, match="fixed input size 10x12"):
-        benchmark(toy["fixed"], input_size=(8, 8))
+    with pytest.raises(ValueError, match="`num_threads` must be an integer >= 1"):
+        benchmark(toy["f32"], num_threads=0)
+    with pytest.raises(ValueError, match=r"fixed input size \(height, width\) \(12, 10\)"):
+        benchmark(toy["fixed"], input_hw=(8, 8))
 
 
 def test_benchmark_cli_json(toy, capsys):
     cli = _load_cli()
-    assert cli.main([str(toy["f32"]), "--json", "--input", "10x6", "--runs", "2", "--warmup", "1",
-                     "--threads", "1", "--no-xnnpack"]) == 0
+    assert cli.main(["--tflite", str(toy["f32"]), "--json", "--input", "10x6", "--runs", "2", "--warmup", "1",
+                     "--num-threads", "1", "--no-xnnpack"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert set(r) == BENCH_KEYS and r["runs"] == 2 and r["xnnpack"] is False and r["input_wh"] == [10, 6]
-    assert cli.main([str(toy["fixed"]), "--runs", "2"]) == 0  # human-readable report, fixed size
+    assert cli.main(["--tflite", str(toy["fixed"]), "--runs", "2"]) == 0  # human-readable report, fixed size
     assert "median" in capsys.readouterr().out
-    for bad, msg in [(["--threads", "0"], "`--threads` must be >= 1. Received: 0"),
+    for bad, msg in [(["--num-threads", "0"], "--num-threads: expected an integer >= 1. Received: '0'"),
                      (["--input", "320"], "expected WIDTHxHEIGHT"),
-                     (["--runs", "0"], "`--runs` must be >= 1")]:
-        with pytest.raises(SystemExit):
-            cli.main([str(toy["f32"]), *bad])
+                     (["--runs", "0"], "--runs: expected an integer >= 1")]:
+        assert cli.main(["--tflite", str(toy["f32"]), *bad]) == 2
         assert msg in capsys.readouterr().err
+
+
+def test_benchmark_old_positional_path_still_works_with_a_warning(toy, capsys):
+    assert _load_cli().main([str(toy["f32"]), "--runs", "1", "--warmup", "0", "--threads", "1", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "the positional MODEL.tflite` is deprecated" in captured.err and "`--threads` is deprecated" in captured.err
+    assert json.loads(captured.out)["num_threads"] == 1
 
 
 def test_benchmark_datasets(toy, data_root, capsys):
     if not (data_root / "Set5").is_dir():
         pytest.skip(f"Set5 not found under '{data_root}'.")
     cli = _load_cli()
-    assert cli.main([str(toy["f32"]), "--input", "8x8", "--runs", "1", "--warmup", "0", "--datasets", "Set5",
-                     "--data-root", str(data_root), "--max-images", "1"]) == 0
+    assert cli.main(["--tflite", str(toy["f32"]), "--input", "8x8", "--runs", "1", "--warmup", "0", "--eval", "Set5",
+                     "--data-root", str(data_root), "--eval-max-images", "1"]) == 0
     out = capsys.readouterr().out
     assert "PSNR / SSIM / ProcessTime" in out and "Set5" in out
-    r = benchmark(toy["f32"], input_size=(8, 8), runs=1, warmup=0, datasets=["Set5"], data_root=data_root,
-                  max_images=1)
+    r = benchmark(toy["f32"], input_hw=(8, 8), runs=1, warmup=0, eval=["Set5"], data_root=data_root,
+                  eval_max_images=1)
     d = r["datasets"]["Set5"]
     assert d["images"] == 1 and np.isfinite(d["psnr"]) and 0 < d["ssim"] <= 1 and d["process_time_s"] > 0
-    assert cli.main([str(toy["f32"]), "--datasets", "NoSuchSet", "--data-root", str(data_root)]) == 2
+    assert cli.main(["--tflite", str(toy["f32"]), "--eval", "NoSuchSet", "--data-root", str(data_root)]) == 2
     assert "NoSuchSet" in capsys.readouterr().err
 
 

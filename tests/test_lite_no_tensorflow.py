@@ -42,7 +42,7 @@ SCRIPT = textwrap.dedent(
     spec.loader.exec_module(cli)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        rc = cli.main([int8, "--json", "--input", "8x6", "--runs", "2", "--warmup", "1"])
+        rc = cli.main(["--tflite", int8, "--json", "--input", "8x6", "--runs", "2", "--warmup", "1"])
     assert rc == 0 and json.loads(out.getvalue())["precision"] == "int8"
 
     assert "tensorflow" not in sys.modules, "keras_sr.lite imported TensorFlow"

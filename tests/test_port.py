@@ -21,19 +21,19 @@ def test_reference_weights_reproduce_pytorch_output(stem):
 def test_cli_writes_weights_that_load_weights_accepts(tmp_path):
     path, data, _ = load_reference("fd_irb")
     out = tmp_path / "fd_irb_x4.weights.h5"
-    assert port.main([str(path), "--model", "fd_irb", "-o", str(out)]) == 0
+    assert port.main(["--torch-weights", str(path), "--model", "fd_irb", "-o", str(out)]) == 0
     model = models.build("fd_irb", 4)
     model.load_weights(str(out))
     assert np.abs(model(data["input"]).numpy() - data["output"]).max() <= 1e-5
-    with pytest.raises(SystemExit):  # refuses to overwrite without --force
-        port.main([str(path), "--model", "fd_irb", "-o", str(out)])
-    assert port.main([str(path), "--model", "fd_irb", "-o", str(out), "--force"]) == 0
+    # refuses to overwrite without --force: exit code 2 (bad input)
+    assert port.main(["--torch-weights", str(path), "--model", "fd_irb", "-o", str(out)]) == 2
+    assert port.main(["--torch-weights", str(path), "--model", "fd_irb", "-o", str(out), "--force"]) == 0
 
 
 def test_cli_set_options_reach_the_model(tmp_path):
     path, _, _ = load_reference("rdn_small")
     out = tmp_path / "rdn_small.weights.h5"
-    args = [str(path), "--model", "rdn", "-o", str(out)]
+    args = [str(path), "--model", "rdn", "-o", str(out)]  # the deprecated positional SRC still works
     for item in ("num_features=32", "growth_rate=32", "num_blocks=3", "num_layers=4"):
         args += ["--set", item]
     assert port.main(args) == 0 and out.is_file()

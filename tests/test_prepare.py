@@ -52,7 +52,7 @@ def test_prepare_train_writes_five_crops_per_image(images, tmp_path):
 
 def test_prepare_eval_writes_whole_images(images, tmp_path):
     out = tmp_path / "eval_x3.h5"
-    assert prepare(images, out, 3, eval=True) == 2
+    assert prepare(images, out, 3, kind="eval") == 2
     src = open_pairs(out, 3)
     assert [src.name(i) for i in range(2)] == ["a", "b"]
     lr, hr = src[0]
@@ -63,10 +63,11 @@ def test_prepare_eval_writes_whole_images(images, tmp_path):
 def test_prepare_refuses_to_overwrite_without_force(images, tmp_path):
     out = tmp_path / "x.h5"
     out.write_bytes(b"keep me")
-    with pytest.raises(FileExistsError, match=r"`output_path` '.*x.h5' already exists; pass --force"):
+    with pytest.raises(FileExistsError, match=r"`output` '.*x.h5' already exists; pass force=True \(--force\)"):
         prepare(images, out, 2)
     assert out.read_bytes() == b"keep me"
-    assert prepare(images, out, 2, eval=True, force=True) == 2
+    with pytest.warns(DeprecationWarning, match="use `kind='eval'`"):  # the old keyword, for one release
+        assert prepare(images, out, 2, eval=True, force=True) == 2
     assert len(open_pairs(out, 2)) == 2
 
 
@@ -81,17 +82,19 @@ def test_prepare_failure_leaves_nothing_behind(images, tmp_path):
 def test_prepare_downscales_and_min_size(images, tmp_path):
     out = tmp_path / "ms_x2.h5"
     # a.bmp is 17x14 (HxW): at 0.5 it is 7x8 (W, H rounded), below --min-size 10; b.png 21x30 -> 10x15.
-    assert prepare(images, out, 2, eval=True, downscales=(1.0, 0.5), min_size=10) == 3
+    assert prepare(images, out, 2, kind="eval", downscales=(1.0, 0.5), min_size=10) == 3
     src = open_pairs(out, 2)
     assert [src.name(i) for i in range(3)] == ["a", "b", "b_s50"]
     small = np.asarray(Image.fromarray(_rgb(21, 30, 1)).resize((15, 10), Image.BICUBIC))
     hr_expect, lr_expect = make_lr(small, 2)
     lr, hr = src[2]
     assert np.array_equal(hr, hr_expect) and np.array_equal(lr, lr_expect)
-    # Training files crop each kept size: 5 crops each of a, b and b_s50.
+    # In training files --min-size applies to the half-size crops: a (17x14 -> 8x7 crops) and
+    # b_s50 (10x15 -> 5x7) fall below 10; b (21x30 -> 10x15 crops) stays.
     train = tmp_path / "ms_train.h5"
-    assert prepare(images, train, 2, downscales=(1.0, 0.5), min_size=10) == 15
-    assert open_pairs(train, 2).name(14) == "b_s50_c"
+    assert prepare(images, train, 2, downscales=(1.0, 0.5), min_size=10) == 5
+    assert [open_pairs(train, 2).name(i) for i in range(5)] == ["b_tl", "b_tr", "b_bl", "b_br", "b_c"]
+    assert min(min(hr.shape[:2]) for _, hr in open_pairs(train, 2)) >= 10
 
 
 def test_prepare_downscale_errors(images, tmp_path):
@@ -100,7 +103,7 @@ def test_prepare_downscale_errors(images, tmp_path):
             prepare(images, tmp_path / "o.h5", 2, downscales=bad)
     with pytest.raises(ValueError, match="`min_size` must be an integer >= 0"):
         prepare(images, tmp_path / "o.h5", 2, min_size=-1)
-    with pytest.raises(ValueError, match="No image .* `min_size`=100"):
+    with pytest.raises(ValueError, match="No item of .* `min_size`=100"):
         prepare(images, tmp_path / "o.h5", 2, min_size=100)
     assert not (tmp_path / "o.h5").exists()
 
@@ -116,17 +119,31 @@ def test_prepare_input_errors(tmp_path):
 
 def test_cli(images, tmp_path, capsys):
     out = tmp_path / "cli.h5"
-    argv = ["--images-dir", str(images), "--output-path", str(out), "--scale", "2", "--eval"]
+    argv = ["--images-dir", str(images), "-o", str(out), "--scale", "2", "--kind", "eval", "--quiet"]
     assert main(argv) == 0
-    assert "Wrote 2 items" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as e:
-        main(argv)
-    assert e.value.code == 2
-    assert "already exists; pass --force" in capsys.readouterr().err
+    assert "Wrote 2 eval items" in capsys.readouterr().out
+    assert main(argv) == 2
+    assert "already exists; pass force=True (--force)" in capsys.readouterr().err
     assert main(argv + ["--force"]) == 0
-    with pytest.raises(SystemExit):
-        main(["--images-dir", str(images), "--output-path", str(out), "--scale", "0"])
-    assert "--scale must be an integer >= 1. Received: --scale 0" in capsys.readouterr().err
+    assert main(["--images-dir", str(images), "-o", str(out), "--scale", "0"]) == 2
+    assert "--scale: expected an integer >= 1. Received: '0'" in capsys.readouterr().err
+
+
+def test_cli_old_spellings_still_work_with_a_warning(images, tmp_path, capsys):
+    out = tmp_path / "old.h5"
+    assert main(["--images-dir", str(images), "--output-path", str(out), "--scale", "2", "--eval", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "`--output-path` is deprecated" in err and "use `-o/--output`" in err and "use `--kind eval`" in err
+    assert len(open_pairs(out, 2)) == 2
+
+
+def test_prepare_warns_when_items_are_smaller_than_trains_default_patch(images, tmp_path, capsys):
+    # At x2 train's default patch is 64x64 HR pixels; every crop of these tiny images is smaller.
+    assert main(["--images-dir", str(images), "-o", str(tmp_path / "t.h5"), "--scale", "2", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""  # --quiet: no warning line either
+    assert main(["--images-dir", str(images), "-o", str(tmp_path / "u.h5"), "--scale", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 10 of 10 items are smaller than 64x64 HR pixels" in err and "--min-size 64" in err
 
 
 def test_prepare_real_set5(data_root, tmp_path):
@@ -135,7 +152,7 @@ def test_prepare_real_set5(data_root, tmp_path):
     for name in ("bird", "butterfly"):
         (src_dir / f"{name}.png").symlink_to(data_root / "Set5" / f"{name}.png")
     train = tmp_path / "train_x4.h5"
-    assert main(["--images-dir", str(src_dir), "--output-path", str(train), "--scale", "4"]) == 0
+    assert main(["--images-dir", str(src_dir), "-o", str(train), "--scale", "4", "--quiet"]) == 0
     pairs = open_pairs(train, 4)
     assert len(pairs) == 10
     bird = load_image(src_dir / "bird.png")  # 288x288: half-size crops 144x144
@@ -144,7 +161,7 @@ def test_prepare_real_set5(data_root, tmp_path):
     assert hr.shape == (144, 144, 3) and np.array_equal(hr, hr_expect) and np.array_equal(lr, lr_expect)
 
     ev = tmp_path / "eval_x3.h5"
-    assert prepare(src_dir, ev, 3, eval=True) == 2
+    assert prepare(src_dir, ev, 3, kind="eval") == 2
     from_h5 = open_pairs(ev, 3)
     from_folder = open_pairs(src_dir, 3)
     for i in range(2):

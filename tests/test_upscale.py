@@ -8,7 +8,7 @@ from keras_sr.metrics import psnr
 from tests.test_convert import SMALL, build_small
 
 # Receptive-field radius of the small test RDN (D=2, C=2, x2), in LR pixels:
-# D*C + 4 LR convs + the HR output conv (1/2) = 8.5 -> 9 (see the keras_sr.upscale docstring).
+# D*C + 4 LR convs + the HR output conv (1/2) = 8.5 -> 9 (see docs/tiling.md).
 RDN_RADIUS = 9
 
 
@@ -37,7 +37,7 @@ def models_dir(tmp_path_factory):
         paths[name].write_bytes(convert.convert_model(model))
         if name == "rdn":
             paths["rdn_fixed"] = out / "rdn_fixed.tflite"
-            paths["rdn_fixed"].write_bytes(convert.convert_model(model, input_size=(24, 24)))
+            paths["rdn_fixed"].write_bytes(convert.convert_model(model, input_hw=(24, 24)))
             paths["rdn_weights"] = checkpoints.save_model_weights(
                 model, out / "rdn.weights.h5", {"model": "rdn", "scale": scale, "config": config}
             )
@@ -50,7 +50,7 @@ def run(*args):
 
 def test_output_is_scale_times_the_input(models_dir, tmp_path):
     src = save(tmp_path / "in.png", smooth_image(13, 17))
-    assert run(src, "-o", tmp_path / "out.png", "--model", models_dir["fd_irb"], "--scale", 4) == 0
+    assert run(src, "-o", tmp_path / "out.png", "--tflite", models_dir["fd_irb"], "--scale", 4) == 0
     with Image.open(tmp_path / "out.png") as im:
         assert im.size == (68, 52) and im.mode == "RGB"
 
@@ -64,7 +64,7 @@ def test_folder_with_grayscale_and_alpha(models_dir, tmp_path):
     save(src / "rgba.png", rgba, "RGBA")
     (src / "notes.txt").write_text("not an image")
     out = tmp_path / "out"
-    assert upscale.main([str(src), "-o", str(out), "--model", str(models_dir["rdn"])]) == 0  # progress bar on
+    assert upscale.main([str(src), "-o", str(out), "--tflite", str(models_dir["rdn"])]) == 0  # progress bar on
     assert sorted(p.name for p in out.iterdir()) == ["gray.png", "rgb.png", "rgba.png"]
     for name, size, mode in (("rgb", (24, 20), "RGB"), ("gray", (22, 18), "L"), ("rgba", (28, 16), "RGBA")):
         with Image.open(out / f"{name}.png") as im:
@@ -79,12 +79,12 @@ def test_folder_with_grayscale_and_alpha(models_dir, tmp_path):
 def test_several_files_go_to_a_folder(models_dir, tmp_path):
     a = save(tmp_path / "a.png", smooth_image(8, 8))
     b = save(tmp_path / "b.bmp", smooth_image(6, 9))
-    assert run(a, b, "-o", tmp_path / "out", "--model", models_dir["rdn"]) == 0
+    assert run(a, b, "-o", tmp_path / "out", "--tflite", models_dir["rdn"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.bmp"]
 
 
 def test_tiled_equals_whole_image_for_a_local_model(models_dir):
-    predictor = upscale.load_predictor(models_dir["rdn"])
+    predictor = upscale.load_predictor(tflite=models_dir["rdn"])
     rgb = smooth_image(40, 52).astype(np.float32)
     whole, _ = upscale.upscale_image(predictor, rgb)
     tiled, _ = upscale.upscale_image(predictor, rgb, tile=24, overlap=RDN_RADIUS)
@@ -94,8 +94,8 @@ def test_tiled_equals_whole_image_for_a_local_model(models_dir):
 
 
 def test_fixed_shape_model_is_tiled_and_exact(models_dir):
-    dynamic = upscale.load_predictor(models_dir["rdn"])
-    fixed = upscale.load_predictor(models_dir["rdn_fixed"])
+    dynamic = upscale.load_predictor(tflite=models_dir["rdn"])
+    fixed = upscale.load_predictor(tflite=models_dir["rdn_fixed"])
     assert fixed.fixed_size == (24, 24)
     rgb = smooth_image(30, 41).astype(np.float32)
     # The 24x24 windows keep (24 - 1) // 2 = 11 >= RDN_RADIUS pixels of context.
@@ -106,7 +106,7 @@ def test_fixed_shape_model_is_tiled_and_exact(models_dir):
 
 
 def test_tiled_is_close_to_whole_image_for_an_attention_model(models_dir):
-    predictor = upscale.load_predictor(models_dir["fd_irb"])
+    predictor = upscale.load_predictor(tflite=models_dir["fd_irb"])
     rgb = smooth_image(48, 48).astype(np.float32)
     whole, _ = upscale.upscale_image(predictor, rgb)
     tiled, _ = upscale.upscale_image(predictor, rgb, tile=32, overlap=8)
@@ -117,7 +117,7 @@ def test_tiled_is_close_to_whole_image_for_an_attention_model(models_dir):
 def test_keras_checkpoint_path_matches_tflite(models_dir, tmp_path):
     src = save(tmp_path / "in.png", smooth_image(12, 10))
     assert run(src, "-o", tmp_path / "k.png", "--model", "rdn", "--weights", models_dir["rdn_weights"]) == 0
-    assert run(src, "-o", tmp_path / "t.png", "--model", models_dir["rdn"]) == 0
+    assert run(src, "-o", tmp_path / "t.png", "--tflite", models_dir["rdn"]) == 0
     k = np.asarray(Image.open(tmp_path / "k.png"), np.int16)
     t = np.asarray(Image.open(tmp_path / "t.png"), np.int16)
     assert k.shape == (24, 20, 3) and np.abs(k - t).max() <= 1
@@ -127,11 +127,10 @@ def test_existing_output_needs_force(models_dir, tmp_path, capsys):
     src = save(tmp_path / "in.png", smooth_image(8, 8))
     out = tmp_path / "out.png"
     out.write_bytes(b"keep me")
-    with pytest.raises(SystemExit) as exit_info:
-        run(src, "-o", out, "--model", models_dir["rdn"])
-    assert exit_info.value.code == 2 and "already exist" in capsys.readouterr().err
+    assert run(src, "-o", out, "--tflite", models_dir["rdn"]) == 2
+    assert "already exist" in capsys.readouterr().err
     assert out.read_bytes() == b"keep me"
-    assert run(src, "-o", out, "--model", models_dir["rdn"], "--force") == 0
+    assert run(src, "-o", out, "--tflite", models_dir["rdn"], "--force") == 0
     assert Image.open(out).size == (16, 16)
 
 
@@ -140,8 +139,7 @@ def test_unreadable_image_is_named_and_nothing_is_written(models_dir, tmp_path, 
     src.mkdir()
     save(src / "good.png", smooth_image(8, 8))
     (src / "broken.png").write_bytes(b"\x89PNG not really")
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "out", "--model", models_dir["rdn"])
+    assert run(src, "-o", tmp_path / "out", "--tflite", models_dir["rdn"]) == 2
     err = capsys.readouterr().err
     assert "Cannot read image file" in err and "broken.png" in err
     assert not (tmp_path / "out").exists()
@@ -149,40 +147,42 @@ def test_unreadable_image_is_named_and_nothing_is_written(models_dir, tmp_path, 
 
 def test_scale_mismatch_is_an_error(models_dir, tmp_path, capsys):
     src = save(tmp_path / "in.png", smooth_image(8, 8))
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "out.png", "--model", models_dir["rdn"], "--scale", 4)
+    assert run(src, "-o", tmp_path / "out.png", "--tflite", models_dir["rdn"], "--scale", 4) == 2
     assert "upscales x2" in capsys.readouterr().err and not (tmp_path / "out.png").exists()
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "out.png", "--model", "rdn", "--weights", models_dir["rdn_weights"], "--scale", 3)
+    assert run(src, "-o", tmp_path / "out.png", "--model", "rdn", "--weights", models_dir["rdn_weights"],
+               "--scale", 3) == 2
     assert "scale" in capsys.readouterr().err
 
 
 def test_bad_tiling_flags(models_dir, tmp_path, capsys):
     src = save(tmp_path / "in.png", smooth_image(8, 8))
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "o.png", "--model", models_dir["rdn"], "--tile", 16)  # default overlap 16
-    assert "--tile must be greater than 2 x --overlap" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "o.png", "--model", models_dir["rdn"], "--overlap", 4)
+    assert run(src, "-o", tmp_path / "o.png", "--tflite", models_dir["rdn"], "--tile", 16) == 2  # overlap 16
+    assert "`tile` must be greater than 2 x `overlap`" in capsys.readouterr().err
+    assert run(src, "-o", tmp_path / "o.png", "--tflite", models_dir["rdn"], "--overlap", 4) == 2
     assert "--overlap needs --tile" in capsys.readouterr().err
 
 
-def test_default_model_path(tmp_path, monkeypatch, capsys):
-    from keras_sr import pretrained
+def test_default_model_path_and_presets(tmp_path, capsys):
+    from keras_sr import presets
 
-    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="fd_irb_edge_x3_int8.tflite"):
-        upscale.default_model_path(3)
-    (tmp_path / "fd_irb_edge_x3_int8.tflite").write_bytes(b"")
-    assert upscale.default_model_path(3) == tmp_path / "fd_irb_edge_x3_int8.tflite"
+    assert upscale.default_model_path(3) == presets.get("fd_irb_edge_x3").tflite
     src = save(tmp_path / "in.png", smooth_image(8, 8))
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "out.png", "--scale", "2")  # nothing shipped at x2
-    assert "No pretrained int8 TFLite model for scale=2" in capsys.readouterr().err
+    assert run(src, "-o", tmp_path / "out.png", "--scale", "5") == 2  # nothing shipped at x5
+    assert "`scale` must be one of (2, 3, 4)" in capsys.readouterr().err
+    assert run(src, "-o", tmp_path / "p.png", "--model", "fd_irb_x4") == 0  # a preset runs its int8 file
+    assert Image.open(tmp_path / "p.png").size == (32, 32)
 
 
 def test_model_name_without_weights_is_explained(tmp_path, capsys):
     src = save(tmp_path / "in.png", smooth_image(8, 8))
-    with pytest.raises(SystemExit):
-        run(src, "-o", tmp_path / "out.png", "--model", "rdn")
-    assert "needs --weights" in capsys.readouterr().err
+    assert run(src, "-o", tmp_path / "out.png", "--model", "rdn") == 2
+    err = capsys.readouterr().err
+    assert "not a shipped preset" in err and "needs `weights`" in err
+
+
+def test_old_model_file_spelling_still_works_with_a_warning(models_dir, tmp_path, capsys):
+    src = save(tmp_path / "in.png", smooth_image(8, 8))
+    assert run(src, "-o", tmp_path / "out.png", "--model", models_dir["rdn"], "--threads", 1) == 0
+    err = capsys.readouterr().err
+    assert "`--model " in err and "use `--tflite " in err and "`--threads` is deprecated" in err
+    assert Image.open(tmp_path / "out.png").size == (16, 16)

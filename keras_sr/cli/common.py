@@ -23,6 +23,9 @@ __all__ = [
     "run_main",
     "UsageError",
     "deprecated",
+    "warn_deprecated",
+    "positive_int",
+    "non_negative_int",
     "add_model",
     "add_weights",
     "add_tflite",
@@ -85,12 +88,14 @@ class _Deprecated(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"{parser.prog}: warning: `{option_string}` is deprecated and will be removed in the next "
-              f"release; use `{self.new}`.", file=sys.stderr)
-        value = self.flag_value if self.flag_value is not None else values
-        if self.type is None and isinstance(values, str) and self.flag_value is None:
-            value = values
-        setattr(namespace, self.dest, value)
+        warn_deprecated(parser, option_string, self.new)
+        setattr(namespace, self.dest, self.flag_value if self.flag_value is not None else values)
+
+
+def warn_deprecated(parser, old, new):
+    """The one deprecation line: names the old spelling and the flag that replaces it."""
+    print(f"{parser.prog}: warning: `{old}` is deprecated and will be removed in the next release; "
+          f"use `{new}`.", file=sys.stderr)
 
 
 def deprecated(parser, old, new, dest, flag_value=None, **kwargs):
@@ -263,13 +268,17 @@ def _message(error):
 def run_main(build_parser, run, argv=None):
     """Parse `argv`, call `run(args, parser)`, and turn what happens into an exit code.
 
+    Always returns the code (never raises SystemExit), so `main([...])` is testable.
     `run` returns 0 or an int exit code. User errors (`USER_ERRORS`, argparse errors)
     print one `error:` line and give 2; anything else gives 1 with a one-line summary
     (the traceback with --verbose); Ctrl-C gives 130.
     """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a parser error (2): returned, so callers get an int
+        return int(exit_.code or 0)
     verbose = args.verbose
     if isinstance(verbose, str):
         # `--verbose 0|1|2` was train's progress level; quiet is now --quiet.
@@ -285,8 +294,8 @@ def run_main(build_parser, run, argv=None):
     args.argv = argv
     try:
         return int(run(args, parser) or 0)
-    except SystemExit:
-        raise
+    except SystemExit as exit_:  # parser.error() inside `run`
+        return int(exit_.code or 0)
     except KeyboardInterrupt:
         print(f"\n{parser.prog}: interrupted.", file=sys.stderr)
         return 130

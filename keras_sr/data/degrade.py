@@ -5,16 +5,17 @@ Every LR image in the project (prepare, training, evaluation) comes from
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "load_image", "modcrop", "make_lr", "validate_scale"]
+# Re-exported for older imports; the one loader and suffix list live in keras_sr.data.imageio.
+from keras_sr.data.imageio import IMAGE_SUFFIXES, is_image_file, load_image
 
-#: Suffixes of the image files read from folders (compared case-insensitively).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+__all__ = ["IMAGE_SUFFIXES", "IMAGE_EXTENSIONS", "is_image_file", "load_image", "modcrop", "make_lr",
+           "validate_scale"]
+
+#: The old name of `IMAGE_SUFFIXES`.
+IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
 
 def validate_scale(scale) -> int:
@@ -32,39 +33,6 @@ def _check_rgb_uint8(img, arg: str) -> np.ndarray:
             f"Received: dtype={img.dtype}, shape={img.shape}"
         )
     return img
-
-
-def load_image(path) -> np.ndarray:
-    """Read an image file as a uint8 (H, W, 3) RGB array.
-
-    Grayscale, palette, RGBA (alpha dropped), CMYK and other 8-bit modes are
-    converted to RGB. Raises FileNotFoundError for a missing file and ValueError
-    for a file Pillow cannot decode or a 16-bit/float image.
-
-    This is the loader for ground truth (training, evaluation, benchmarks). The
-    runtime's `keras_sr.lite.image_io.read_image` accepts more (16-bit, alpha kept
-    for the output); here a 16-bit image is refused rather than rounded, so that every
-    score is computed against the same 8-bit pixels a dataset's other tools see.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Image file '{path}' does not exist.")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-                raise ValueError(
-                    f"Image file '{path}' has mode '{im.mode}' (16-bit or float); "
-                    "only 8-bit images (RGB, RGBA, L, LA, P, CMYK, ...) are supported."
-                )
-            if im.mode == "P" and "transparency" in im.info:
-                im = im.convert("RGBA")  # avoids Pillow's palette-transparency warning
-            if im.mode != "RGB":
-                im = im.convert("RGB")
-            arr = np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"Cannot read image file '{path}': {e}") from e
-    return np.ascontiguousarray(arr)
 
 
 def modcrop(hr, scale: int) -> np.ndarray:
@@ -105,8 +73,3 @@ def make_lr(hr_uint8, scale: int) -> tuple[np.ndarray, np.ndarray]:
     h, w = hr.shape[:2]
     lr = Image.fromarray(hr).resize((w // scale, h // scale), Image.BICUBIC)
     return hr, np.asarray(lr, dtype=np.uint8)
-
-
-def is_image_file(path) -> bool:
-    """True when `path` has one of IMAGE_EXTENSIONS (case-insensitive)."""
-    return os.path.splitext(str(path))[1].lower() in IMAGE_EXTENSIONS

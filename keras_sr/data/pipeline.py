@@ -3,9 +3,14 @@
 Each element is read on its own through the PairSource (an HDF5 item's patch is
 sliced from disk, a folder image is decoded and degraded by `make_lr`); nothing
 loads the whole data set into memory.
+
+`make_patch_dataset` is the resumable stream the training runs use (a pure function
+of (seed, sample index) over the items that hold a patch, see `fitting_items`);
+`make_train_dataset` is a plain shuffled stream.
 """
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 import numpy as np
@@ -13,7 +18,15 @@ import numpy as np
 from keras_sr._keras import tf
 from keras_sr.data.sources import PairSource, open_pairs
 
-__all__ = ["make_train_dataset", "check_patch_fits", "make_eval_items", "read_train_patch"]
+__all__ = [
+    "make_train_dataset",
+    "make_patch_dataset",
+    "check_patch_fits",
+    "fitting_items",
+    "skipped_items_message",
+    "make_eval_items",
+    "read_train_patch",
+]
 
 
 def _as_source(source, scale: int) -> PairSource:
@@ -64,6 +77,80 @@ def check_patch_fits(source, patch_size: int, scale: int) -> None:
         i, hw = bad[0]
         more = f" ({len(bad)} of {len(src)} pairs are too small.)" if len(bad) > 1 else ""
         raise ValueError(_too_small(src, i, hw, patch_size) + more)
+
+
+def fitting_items(source, patch_size: int, scale: int) -> list[int]:
+    """Indices of the pairs that hold a `patch_size` LR patch; the others are left out.
+
+    Scans shapes without decoding pixels. Raises ValueError when no pair is large
+    enough, saying which patch size would fit and how to remake the data.
+
+    Args:
+        source: a PairSource or a path for `open_pairs`.
+        patch_size: LR patch side in pixels (the HR patch is `patch_size * scale`).
+        scale: super-resolution factor.
+    """
+    patch_size = _validate_positive_int(patch_size, "patch_size")
+    src = _as_source(source, scale)
+    sizes = [src.lr_shape(i) for i in range(len(src))]
+    kept = [i for i, (h, w) in enumerate(sizes) if h >= patch_size and w >= patch_size]
+    if not kept and sizes:
+        largest = max(min(hw) for hw in sizes)
+        hr = patch_size * scale
+        raise ValueError(
+            f"No training item of '{src.path}' holds a patch: `patch_size`={patch_size} at `scale`={scale} needs "
+            f"HR {hr}x{hr} (LR {patch_size}x{patch_size}), and the largest item's shorter LR side is {largest}. "
+            f"Train with --patch-size {largest} or less, or remake the data from larger images "
+            f"(keras-sr prepare --min-size {hr} keeps only the images that hold a patch)."
+        )
+    return kept
+
+
+def skipped_items_message(kept: int, total: int, patch_size: int, scale: int) -> str:
+    """The one line a run prints when it leaves out items smaller than the patch."""
+    hr = patch_size * scale
+    return (f"skipped {total - kept} of {total} training items smaller than the {hr}x{hr} HR patch "
+            f"(--patch-size {patch_size} at x{scale})")
+
+
+def make_patch_dataset(source, patch_size, batch_size, seed, start_sample=0, augment=True, indices=None):
+    """Endless batches of random (lr, hr) float32 patches in [0, 1], resumable by sample index.
+
+    With K = len(indices) items (default: every pair), sample g (0, 1, 2, ...) is item
+    `indices[perm(seed, g // K)[g % K]]`, cropped and flipped by a generator seeded with
+    (seed, g); the dataset starts at `start_sample`, so restarting at `samples_seen`
+    continues the same stream. Reads use `read_train_patch` (the same crops and
+    augmentations as `make_train_dataset`).
+    """
+    indices = np.arange(len(source)) if indices is None else np.asarray(indices, np.int64)
+    n = len(indices)
+    if n == 0:
+        raise ValueError(f"`indices` is empty: no training item to read from '{source.path}'.")
+    hr_size = patch_size * source.scale
+
+    @functools.lru_cache(maxsize=8)
+    def order(pass_index):
+        return indices[np.random.default_rng([seed, 1, pass_index]).permutation(n)]
+
+    def read(g):
+        g = int(g)
+        i = int(order(g // n)[g % n])
+        rng = np.random.default_rng([seed, 0, g])
+        return read_train_patch(source, i, patch_size, rng, augment)
+
+    def tf_read(g):
+        lr, hr = tf.numpy_function(read, [g], [tf.uint8, tf.uint8], stateful=False)
+        lr.set_shape((patch_size, patch_size, 3))
+        hr.set_shape((hr_size, hr_size, 3))
+        return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
+
+    ds = tf.data.Dataset.counter(start=int(start_sample), dtype=tf.int64)
+    ds = ds.map(tf_read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=True)
+    options = tf.data.Options()
+    # Every worker computes the whole (cheap) index stream and keeps its share.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def _augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator):

@@ -6,7 +6,7 @@ No TensorFlow here. `open_pairs(path, scale)` picks the reader:
   (H, W, 3) dataset per image named "0", "1", ... (an optional root dataset
   `names` of strings, written by `keras_sr.prepare`, names the items). The file is
   opened on first use and each item is read on its own, never the whole file;
-* a folder of HR images (IMAGE_EXTENSIONS, case-insensitive, sorted by file name)
+* a folder of HR images (`keras_sr.data.imageio.IMAGE_SUFFIXES`, sorted by file name)
   whose LR images are made on the fly by `make_lr`.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keras_sr.data.degrade import IMAGE_EXTENSIONS, is_image_file, load_image, make_lr, validate_scale
+from keras_sr.data.degrade import make_lr, validate_scale
+from keras_sr.data.imageio import list_images, load_image
 
 __all__ = ["PairSource", "H5PairSource", "FolderPairSource", "open_pairs", "H5_SUFFIXES"]
 
@@ -229,15 +230,7 @@ class FolderPairSource(PairSource):
     def __init__(self, path, scale: int):
         self.path = Path(path)
         self.scale = validate_scale(scale)
-        self.files = sorted(
-            (p for p in self.path.iterdir() if p.is_file() and not p.name.startswith(".") and is_image_file(p)),
-            key=lambda p: p.name,
-        )
-        if not self.files:
-            raise ValueError(
-                f"Folder '{self.path}' holds no images; expected files ending in "
-                f"{', '.join(IMAGE_EXTENSIONS)} (case-insensitive)."
-            )
+        self.files = list_images(self.path, "path")
 
     def __len__(self) -> int:
         return len(self.files)

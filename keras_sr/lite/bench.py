@@ -1,8 +1,8 @@
 """Board-side benchmark of a .tflite SR model: latency, memory, Multi-Adds/s, PSNR/SSIM.
 
-Imports only keras_sr.lite, keras_sr.metrics and keras_sr.data.degrade (numpy,
-Pillow, ai-edge-litert): it runs where TensorFlow is not installed.
-`tflite/benchmark.py` is the command-line front end.
+Imports only keras_sr.lite, keras_sr.scoring, keras_sr.metrics and keras_sr.data
+(numpy, Pillow, ai-edge-litert): it runs where TensorFlow is not installed.
+`keras-sr benchmark` and `tflite/benchmark.py` are its command-line front ends.
 """
 from __future__ import annotations
 
@@ -19,22 +19,15 @@ try:
 except ImportError:  # Windows
     resource = None
 
-from keras_sr.data.degrade import is_image_file, load_image, make_lr
 from keras_sr.lite.runtime import TFLiteSR
-from keras_sr.metrics import psnr, ssim
+from keras_sr.paths import data_root as default_data_root
+from keras_sr.scoring import batch_predictor, score_sets
+from keras_sr.validation import check_int, check_optional_int
 
-__all__ = ["benchmark", "format_report", "default_data_root", "DEFAULT_INPUT"]
+__all__ = ["benchmark", "format_report", "default_data_root", "DEFAULT_INPUT_HW"]
 
-#: Default LR input size as (width, height): 320x180 LR is 1280x720 (720p) at x4.
-DEFAULT_INPUT = (320, 180)
-
-
-def default_data_root() -> Path:
-    """$KERAS_SR_DATA, else `<repo root>/../shared/datasets` (the layout of a source checkout)."""
-    env = os.environ.get("KERAS_SR_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+#: Default LR input size as (height, width): 320x180 LR is 1280x720 (720p) at x4.
+DEFAULT_INPUT_HW = (180, 320)
 
 
 def _rss_bytes():
@@ -53,39 +46,32 @@ def _peak_rss_bytes():
     return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, Linux KiB
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
-
-
 def benchmark(
-    model_path,
-    threads=None,
-    no_xnnpack=False,
-    input_size=None,
+    tflite,
+    num_threads=None,
+    use_xnnpack=True,
+    input_hw=None,
     runs=10,
     warmup=2,
-    datasets=None,
+    eval=None,
     data_root=None,
-    max_images=None,
+    eval_max_images=None,
 ) -> dict:
     """Measure a .tflite SR model on this machine.
 
     Args:
-        model_path: the .tflite file.
-        threads: interpreter threads (>= 1) or None for the runtime's default.
-        no_xnnpack: disable the default XNNPACK delegate (reference kernels).
-        input_size: LR input as (width, height), e.g. (320, 180) -> 1280x720 at x4.
-            None: the model's fixed size, or DEFAULT_INPUT for a dynamic model.
+        tflite: the .tflite file.
+        num_threads: interpreter threads (>= 1) or None for the runtime's default.
+        use_xnnpack: TFLite's default XNNPACK delegate (False: reference kernels).
+        input_hw: LR input as (height, width), e.g. (180, 320) -> 1280x720 at x4.
+            None: the model's fixed size, or DEFAULT_INPUT_HW for a dynamic model.
         runs: timed runs (>= 1) after `warmup` untimed runs (>= 0), on random input.
         warmup: untimed runs before timing.
-        datasets: names of folders under `data_root` (e.g. ["Set5", "Set14"]) to score
-            PSNR/SSIM on: HR -> LR with `make_lr`, SR clipped to [0, 1], then
-            `keras_sr.metrics.psnr/ssim` (Y channel, shave = scale), as evaluate does.
-            Needs a dynamic-shape model.
-        data_root: folder holding the datasets; None: `default_data_root()`.
-        max_images: score at most this many images per dataset (sorted by name).
+        eval: evaluation sets (names or paths, `keras_sr.paths.resolve_eval`) to score
+            PSNR/SSIM on with `keras_sr.scoring`, as evaluate does. Needs a
+            dynamic-shape model.
+        data_root: where bare names are looked up first.
+        eval_max_images: score at most this many images per set (sorted by name).
 
     Returns:
         A JSON-ready dict with keys: model, model_bytes, precision, scale,
@@ -96,31 +82,30 @@ def benchmark(
         gmacs_per_s (multi_adds / median latency), datasets ({name: {images, psnr,
         ssim, process_time_s}}; empty without `datasets`), versions.
     """
-    if threads is not None:
-        threads = _check_int(threads, "threads", 1)
-    runs = _check_int(runs, "runs", 1)
-    warmup = _check_int(warmup, "warmup", 0)
-    if max_images is not None:
-        max_images = _check_int(max_images, "max_images", 1)
-    model_path = Path(model_path)
+    num_threads = check_optional_int(num_threads, "num_threads", 1)
+    runs = check_int(runs, "runs", 1)
+    warmup = check_int(warmup, "warmup", 0)
+    eval_max_images = check_optional_int(eval_max_images, "eval_max_images", 1)
+    if isinstance(eval, str):
+        eval = [eval]
+    model_path = Path(tflite)
 
     rss0 = _rss_bytes()
-    model = TFLiteSR(model_path, num_threads=threads, use_xnnpack=not no_xnnpack)
-    if input_size is None:
-        h, w = model.fixed_size or DEFAULT_INPUT[::-1]
+    model = TFLiteSR(model_path, num_threads=num_threads, use_xnnpack=use_xnnpack)
+    if input_hw is None:
+        h, w = model.fixed_size or DEFAULT_INPUT_HW
     else:
-        if len(input_size) != 2:
-            raise ValueError(f"`input_size` must be (width, height). Received: input_size={input_size!r}")
-        w, h = (_check_int(v, "input_size", 1) for v in input_size)
+        if len(input_hw) != 2:
+            raise ValueError(f"`input_hw` must be (height, width). Received: input_hw={input_hw!r}")
+        h, w = (check_int(v, "input_hw", 1) for v in input_hw)
         if not model.is_dynamic and (h, w) != model.fixed_size:
-            fh, fw = model.fixed_size
             raise ValueError(
-                f"Model file '{model_path}' has a fixed input size {fw}x{fh} (width x height). "
-                f"Received: input_size={w}x{h}"
+                f"Model file '{model_path}' has a fixed input size (height, width) {model.fixed_size}. "
+                f"Received: input_hw={(h, w)}"
             )
-    if datasets and not model.is_dynamic:
+    if eval and not model.is_dynamic:
         raise ValueError(
-            f"Scoring `datasets` needs a dynamic-shape model (input (1, None, None, 3)); "
+            f"Scoring `eval` needs a dynamic-shape model (input (1, None, None, 3)); "
             f"model file '{model_path}' has a fixed input shape {model.input_shape}."
         )
 
@@ -147,8 +132,8 @@ def benchmark(
         "input_dtype": model.input_dtype.name,
         "output_dtype": model.output_dtype.name,
         "dynamic_shape": model.is_dynamic,
-        "threads": threads,
-        "xnnpack": not no_xnnpack,
+        "num_threads": num_threads,
+        "xnnpack": use_xnnpack,
         "input_wh": [w, h],
         "output_wh": [int(y.shape[1]), int(y.shape[0])],
         "warmup": warmup,
@@ -166,39 +151,14 @@ def benchmark(
         "datasets": {},
         "versions": _versions(),
     }
-    if datasets:
-        root = Path(data_root) if data_root is not None else default_data_root()
-        for name in datasets:
-            result["datasets"][name] = _score_dataset(model, root / name, max_images)
+    if eval:
+        scores = score_sets(batch_predictor(model.predict), eval, model.scale, data_root, eval_max_images)
+        result["datasets"] = {
+            name: {"images": d["count"], "psnr": d["psnr"], "ssim": d["ssim"],
+                   "process_time_s": d["ms_per_image"] / 1e3, "path": d["path"]}
+            for name, d in scores.items()
+        }
     return result
-
-
-def _score_dataset(model, folder, max_images):
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"Dataset folder '{folder}' does not exist (set `data_root`/--data-root or $KERAS_SR_DATA)."
-        )
-    files = sorted(p for p in folder.iterdir() if p.is_file() and is_image_file(p))
-    if not files:
-        raise ValueError(f"Dataset folder '{folder}' holds no image files.")
-    files = files[:max_images] if max_images else files
-    scale = model.scale
-    p, s, t = [], [], []
-    for f in files:
-        hr, lr = make_lr(load_image(f), scale)
-        lr = lr.astype(np.float32) / 255.0
-        t0 = time.perf_counter()
-        sr = model.predict(lr)
-        t.append(time.perf_counter() - t0)
-        sr = np.clip(sr, 0.0, 1.0)
-        p.append(psnr(sr, hr, scale))
-        s.append(ssim(sr, hr, scale))
-    return {
-        "images": len(files),
-        "psnr": float(np.mean(p)),
-        "ssim": float(np.mean(s)),
-        "process_time_s": float(np.mean(t)),
-    }
 
 
 def _versions():
@@ -225,7 +185,7 @@ def format_report(r: dict) -> str:
     lines = [
         f"model      {r['model']} ({r['model_bytes'] / 1024:.1f} KiB, {r['precision']}, x{r['scale']}, "
         f"input {r['input_dtype']}, {'dynamic' if r['dynamic_shape'] else 'fixed'} shape)",
-        f"runtime    threads={r['threads'] if r['threads'] is not None else 'default'}, "
+        f"runtime    num_threads={r['num_threads'] if r['num_threads'] is not None else 'default'}, "
         f"xnnpack={'on' if r['xnnpack'] else 'off'}, ai-edge-litert {r['versions']['ai_edge_litert']}",
         f"input      {w}x{h} (WxH) -> {ow}x{oh}",
         f"latency    min {lat['min']:.2f} ms, median {lat['median']:.2f} ms, p90 {lat['p90']:.2f} ms "

@@ -203,7 +203,7 @@ class TFLiteSR:
         it = self._make_interpreter(delegates=False)
         return [op["op_name"] for op in it._get_ops_details()]
 
-    def multi_adds(self, h=None, w=None) -> int:
+    def multi_adds(self, h=None, w=None, include_fixed=True) -> int:
         """Multiply-adds of one inference at LR size h x w (default: the fixed size).
 
         Counted from the model's own CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and
@@ -211,7 +211,16 @@ class TFLiteSR:
         input channels per group (FULLY_CONNECTED: output elements x input features;
         TRANSPOSE_CONV: input elements x kernel h x kernel w x output channels).
         Elementwise ops, attention statistics and the like are not counted.
+
+        This includes the bicubic skip's conv (a fixed 5x5 kernel, from a Keras layer
+        named `bicubic`), which `keras_sr.profile` counts apart as `multi_adds_fixed`:
+        the total here equals `profile_model(...)["multi_adds_total"]`, and
+        `include_fixed=False` leaves that conv out, giving `profile_model(...)["multi_adds"]`
+        (fd_irb_edge x4 at 320x180: 61.83 G and 61.62 G).
         """
+        import re
+
+        fixed_name = re.compile(r"(^|/)(quant_)?bicubic(/|;|$)")
         h, w = self._check_size(h, w)
         it = self._run_analysis(h, w)
         total = 0
@@ -220,6 +229,9 @@ class TFLiteSR:
             if name not in MAC_OPS:
                 continue
             shape = lambda t: [int(d) for d in it._get_tensor_details(t, 0)["shape"]]  # noqa: E731
+            if not include_fixed and any(fixed_name.search(it._get_tensor_details(t, 0)["name"])
+                                         for t in op["outputs"]):
+                continue
             if name == "TRANSPOSE_CONV":
                 o, kh, kw, _ = shape(op["inputs"][1])
                 total += int(np.prod(shape(op["inputs"][2]), dtype=np.int64)) * kh * kw * o
