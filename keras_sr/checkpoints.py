@@ -32,7 +32,7 @@ def save_model_weights(model, path, meta, overwrite=True):
     if not path.name.endswith(SUFFIX):
         raise ValueError(f"Weights path must end in {SUFFIX!r}. Received: {path}")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass --force to overwrite it")
+        raise FileExistsError(f"{path} already exists; pass force=True (--force) to overwrite it")
     missing = {"model", "scale", "config"} - set(meta)
     if missing:
         raise ValueError(f"`meta` needs keys {sorted(missing)}")
@@ -72,7 +72,7 @@ def load_model(weights_path, name=None, scale=None, config=None):
         for key, given in (("model", name), ("scale", scale)):
             if given is not None and given != meta[key]:
                 raise ValueError(
-                    f"`--{key}` does not match the weights: {weights_path} holds "
+                    f"`{key}` does not match the weights: {weights_path} holds "
                     f"{key}={meta[key]!r}, received {key}={given!r}"
                 )
         name, scale = meta["model"], meta["scale"]
@@ -80,7 +80,7 @@ def load_model(weights_path, name=None, scale=None, config=None):
     elif name is None or scale is None:
         raise ValueError(
             f"{weights_path} has no sidecar {sidecar_path(weights_path).name}; "
-            "give the model name and scale (--model NAME --scale S)"
+            "give the model name and scale (`name`, `scale`; --model NAME --scale S)"
         )
     model = models.build(name, scale, **(config or {}))
     if meta.get("qat"):

@@ -564,14 +564,14 @@ def convert(
         raise ValueError(f"`output` must end in .tflite. Received: {output}")
     for path in (output, record_path(output)):
         if path.exists() and not force:
-            raise FileExistsError(f"Output file '{path}' already exists; pass --force to overwrite it.")
+            raise FileExistsError(f"Output file '{path}' already exists; pass force=True (--force) to overwrite it.")
     if not output.parent.is_dir():
         raise FileNotFoundError(f"Output folder '{output.parent}' does not exist.")
     if precision == "int8" and calibration is None:
         calibration = default_calibration_path()
         if not calibration.is_dir():
             raise ValueError(
-                f"--int8 needs calibration images: pass --calibration DIR_OR_H5 (the default "
+                f"precision='int8' needs `calibration` images (--calibration DIR_OR_H5; the default "
                 f"'{calibration}' does not exist; set KERAS_SR_DATA to the datasets folder)."
             )
     if precision == "int8" and isinstance(calibration, (str, os.PathLike)) and not Path(calibration).exists():
@@ -587,7 +587,7 @@ def convert(
         eval_data = resolve_eval(eval, scale, data_root)
     if meta.get("qat") and precision != "int8":
         raise ValueError(
-            f"'{weights}' is a quantization-aware (QAT) checkpoint; convert it with --int8. "
+            f"'{weights}' is a quantization-aware (QAT) checkpoint; convert it with precision='int8' (--int8). "
             f"Received: precision={precision!r}"
         )
     data = convert_model(

@@ -25,7 +25,7 @@ def atomic_output(path, overwrite=True, suffix=".tmp"):
     if not folder.is_dir():
         raise FileNotFoundError(f"Output folder '{folder}' of '{path}' does not exist.")
     if path.exists() and not overwrite:
-        raise FileExistsError(f"'{path}' already exists; pass --force to overwrite it.")
+        raise FileExistsError(f"'{path}' already exists; pass force=True (--force) to overwrite it.")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
@@ -37,7 +37,7 @@ def atomic_output(path, overwrite=True, suffix=".tmp"):
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                raise FileExistsError(f"'{path}' already exists; pass --force to overwrite it.") from None
+                raise FileExistsError(f"'{path}' already exists; pass force=True (--force) to overwrite it.") from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

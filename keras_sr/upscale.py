@@ -232,7 +232,7 @@ def plan_outputs(inputs, output, force=False):
         more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
         raise FileExistsError(
             f"Output file(s) {', '.join(repr(e) for e in existing[:3])}{more} already exist; "
-            "pass --force to overwrite."
+            "pass force=True (--force) to overwrite."
         )
     return plan
 
