@@ -338,7 +338,7 @@ def test_benchmark_cli_json(toy, capsys):
 def test_benchmark_old_positional_path_still_works_with_a_warning(toy, capsys):
     assert _load_cli().main([str(toy["f32"]), "--runs", "1", "--warmup", "0", "--threads", "1", "--json"]) == 0
     captured = capsys.readouterr()
-    assert "the positional MODEL.tflite` is deprecated" in captured.err and "`--threads` is deprecated" in captured.err
+    assert "the positional " in captured.err and "use `--tflite " in captured.err and "`--threads` is deprecated" in captured.err
     assert json.loads(captured.out)["num_threads"] == 1
 
 

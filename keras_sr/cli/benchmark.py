@@ -35,11 +35,7 @@ def build_parser(command="benchmark"):
 
 
 def run(args, parser):
-    if args.legacy_tflite is not None:
-        if args.tflite is not None:
-            parser.error("give the model once, with --tflite")
-        common.warn_deprecated(parser, "the positional MODEL.tflite", f"--tflite {args.legacy_tflite}")
-        args.tflite = args.legacy_tflite
+    common.take_legacy_positional(args, parser, "legacy_tflite", "tflite", "--tflite")
     if args.tflite is None and args.model is None:
         parser.error("name the model: --tflite FILE or --model PRESET")
     if args.data_root is not None and not args.eval:

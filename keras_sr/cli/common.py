@@ -25,6 +25,8 @@ __all__ = [
     "deprecated",
     "warn_deprecated",
     "positive_int",
+    "int_at_least",
+    "take_legacy_positional",
     "non_negative_int",
     "add_model",
     "add_weights",
@@ -133,27 +135,35 @@ def parse_wxh(text):
     return int(m.group(2)), int(m.group(1))
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1. Received: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1. Received: {text!r}")
-    return value
+def int_at_least(minimum):
+    """An argparse `type` taking integers >= `minimum`, with the one message for a bad value."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}. Received: {text!r}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
 
 
-positive_int = _positive_int
+positive_int = _positive_int = int_at_least(1)
+non_negative_int = int_at_least(0)
 
 
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0. Received: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0. Received: {text!r}")
-    return value
+def take_legacy_positional(args, parser, legacy, new, flag):
+    """A positional path that became the flag `flag` (dest `new`): move it over, with a warning."""
+    value = getattr(args, legacy)
+    if value is None:
+        return
+    if getattr(args, new) is not None:
+        parser.error(f"give the file once, with {flag}")
+    warn_deprecated(parser, f"the positional {value}", f"{flag} {value}")
+    setattr(args, new, value)
 
 
 # --------------------------------------------------------------------------- vocabulary

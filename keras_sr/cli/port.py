@@ -22,11 +22,7 @@ def build_parser():
 
 
 def run(args, parser):
-    if args.legacy_src is not None:
-        if args.torch_weights is not None:
-            parser.error("give the PyTorch file once, with --torch-weights")
-        common.warn_deprecated(parser, "the positional SRC", f"--torch-weights {args.legacy_src}")
-        args.torch_weights = args.legacy_src
+    common.take_legacy_positional(args, parser, "legacy_src", "torch_weights", "--torch-weights")
     if args.torch_weights is None:
         parser.error("the following arguments are required: --torch-weights")
     from keras_sr.port import port

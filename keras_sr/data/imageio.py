@@ -63,25 +63,33 @@ def load_image(path) -> np.ndarray:
     converted to RGB. Raises FileNotFoundError for a missing file and ValueError
     for a file Pillow cannot decode or a 16-bit/float image.
     """
+    return _open(path, _rgb_uint8)
+
+
+def _rgb_uint8(im, path):
+    if im.mode in ("I", "F") or im.mode in _16BIT_MODES:
+        raise ValueError(
+            f"Image file '{path}' has mode '{im.mode}' (16-bit or float); "
+            "only 8-bit images (RGB, RGBA, L, LA, P, CMYK, ...) are supported."
+        )
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")  # avoids Pillow's palette-transparency warning
+    if im.mode != "RGB":
+        im = im.convert("RGB")
+    return np.ascontiguousarray(np.asarray(im, dtype=np.uint8))
+
+
+def _open(path, decode):
+    """`decode(image, path)` of a loaded Pillow image; a missing or undecodable file is named."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Image file '{path}' does not exist.")
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("I", "F") or im.mode in _16BIT_MODES:
-                raise ValueError(
-                    f"Image file '{path}' has mode '{im.mode}' (16-bit or float); "
-                    "only 8-bit images (RGB, RGBA, L, LA, P, CMYK, ...) are supported."
-                )
-            if im.mode == "P" and "transparency" in im.info:
-                im = im.convert("RGBA")  # avoids Pillow's palette-transparency warning
-            if im.mode != "RGB":
-                im = im.convert("RGB")
-            arr = np.asarray(im, dtype=np.uint8)
+            return decode(im, path)
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"Cannot read image file '{path}': {e}") from e
-    return np.ascontiguousarray(arr)
 
 
 def read_image(path):
@@ -100,14 +108,11 @@ def read_image(path):
         FileNotFoundError: `path` does not exist.
         ValueError: Pillow cannot decode the file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Image file '{path}' does not exist.")
     try:
-        with Image.open(path) as im:
-            im.load()
-            return _split(im)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        return _open(path, lambda im, _: _split(im))
+    except ValueError as e:  # a mode _split cannot convert
+        if str(e).startswith("Cannot read image file"):
+            raise
         raise ValueError(f"Cannot read image file '{path}': {e}") from e
 
 
