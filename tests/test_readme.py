@@ -268,6 +268,31 @@ def test_install_section_names_the_wheel_pip_builds(tmp_path):
     assert "keras_sr/pretrained/fd_irb_edge_x4_int8.tflite" in files
 
 
+NO_TF_CHECK = """
+import sys
+from keras_sr.cli import main
+code = main({argv!r})
+heavy = sorted(m for m in ("tensorflow", "tf_keras", "keras") if m in sys.modules)
+assert code == 0, f"exit code {{code}}"
+assert not heavy, f"imported {{heavy}}"
+"""
+
+
+@pytest.mark.parametrize("argv", [
+    ["presets"],
+    ["demo", "-o", "demo.png"],
+    ["upscale", "{data}/Set5/bird.png", "-o", "bird.png"],
+    ["benchmark", "--model", "fd_irb_edge_x4", "--input", "64x64", "--runs", "1", "--warmup", "0"],
+], ids=lambda argv: argv[0])
+def test_board_commands_run_without_tensorflow(argv, data_root, tmp_path):
+    """The install section says a board runs these with the runtime only (no TensorFlow)."""
+    assert f"`keras-sr {argv[0]}`" in section("Install") or f"`{argv[0]}`" in section("Install")
+    argv = [a.format(data=data_root) for a in argv]
+    result = subprocess.run([sys.executable, "-c", NO_TF_CHECK.format(argv=argv)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, explain(result)
+
+
 # --------------------------------------------------------------------------- running it
 
 
