@@ -299,7 +299,8 @@ def run_main(build_parser, run, argv=None):
         if verbose == "0" and hasattr(args, "quiet"):
             args.quiet = True
         args.verbose = verbose = False
-    if verbose:
+    previous = os.environ.get("KERAS_SR_VERBOSE")
+    if verbose:  # read by keras_sr._keras when TensorFlow is first imported
         os.environ["KERAS_SR_VERBOSE"] = "1"
     args.argv = argv
     try:
@@ -321,3 +322,8 @@ def run_main(build_parser, run, argv=None):
         print(f"{parser.prog}: error: the run failed: {type(error).__name__}: {_message(error)}"
               + ("" if verbose else " (--verbose shows the traceback)"), file=sys.stderr)
         return 1
+    finally:
+        if previous is None:
+            os.environ.pop("KERAS_SR_VERBOSE", None)
+        else:
+            os.environ["KERAS_SR_VERBOSE"] = previous
