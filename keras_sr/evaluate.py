@@ -24,11 +24,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from keras_sr.paths import PAPER_DATASETS
-from keras_sr.scoring import (BICUBIC_NOTE, bicubic_predictor, batch_predictor, keras_predictor, score_sets,
-                              super_resolve)
+from keras_sr.scoring import (BICUBIC_NOTE, batch_predictor, bicubic_predictor, keras_predictor, score_items,
+                              score_sets, super_resolve)
 
 __all__ = ["evaluate", "load_scored_model", "format_table", "main", "BICUBIC_NOTE", "PAPER_DATASETS",
-           "super_resolve", "bicubic_predictor", "make_predictor", "resolve_dataset"]
+           "super_resolve", "bicubic_predictor", "make_predictor", "score_items", "resolve_dataset"]
 
 #: The old name of `keras_sr.scoring.keras_predictor`.
 make_predictor = keras_predictor

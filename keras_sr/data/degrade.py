@@ -10,6 +10,7 @@ from PIL import Image
 
 # Re-exported for older imports; the one loader and suffix list live in keras_sr.data.imageio.
 from keras_sr.data.imageio import IMAGE_SUFFIXES, is_image_file, load_image
+from keras_sr.validation import check_int
 
 __all__ = ["IMAGE_SUFFIXES", "IMAGE_EXTENSIONS", "is_image_file", "load_image", "modcrop", "make_lr",
            "validate_scale"]
@@ -20,9 +21,7 @@ IMAGE_EXTENSIONS = IMAGE_SUFFIXES
 
 def validate_scale(scale) -> int:
     """Return `scale` as an int, or raise a ValueError naming it."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
-        raise ValueError(f"`scale` must be an integer >= 1. Received: scale={scale!r}")
-    return int(scale)
+    return check_int(scale, "scale", 1)
 
 
 def _check_rgb_uint8(img, arg: str) -> np.ndarray:

@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 
+from keras_sr.validation import check_int
+
 try:  # ai-edge-litert is a base dependency; fail with a useful message when it is missing.
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 except ImportError as _e:  # pragma: no cover - exercised only on broken installs
@@ -54,10 +56,7 @@ class TFLiteSR:
                 f"Import failed with: {_IMPORT_ERROR}"
             )
         if num_threads is not None:
-            if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) \
-                    or num_threads < 1:
-                raise ValueError(f"`num_threads` must be an integer >= 1 or None. Received: num_threads={num_threads!r}")
-            num_threads = int(num_threads)
+            num_threads = check_int(num_threads, "num_threads", 1)
         self.model_path = os.fspath(model_path)
         self.num_threads = num_threads
         self.use_xnnpack = bool(use_xnnpack)
@@ -270,9 +269,7 @@ class TFLiteSR:
                     f"Model file '{self.model_path}' has a dynamic input shape; pass the LR size `h` and `w`."
                 )
             return self.fixed_size
-        for name, v in (("h", h), ("w", w)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1. Received: {name}={v!r}")
+        h, w = check_int(h, "h", 1), check_int(w, "w", 1)
         if not self._dynamic and (h, w) != self.fixed_size:
             raise ValueError(
                 f"Model file '{self.model_path}' has a fixed input size (H, W)={self.fixed_size}. "

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from keras_sr.validation import check_int
+
 __all__ = ["upscale_tiled", "tile_windows"]
 
 
@@ -22,12 +24,6 @@ def _as_pair(value, name):
             raise ValueError(f"`{name}` must be an int or an (H, W) pair. Received: {name}={value!r}")
         return tuple(value)
     return (value, value)
-
-
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
 
 
 def tile_windows(length: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
@@ -81,11 +77,11 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0) ->
     image = np.asarray(image)
     if image.ndim != 3:
         raise ValueError(f"`image` must have shape (H, W, C). Received: shape={image.shape}")
-    scale = _check_int(scale, "scale", 1)
-    overlap = _check_int(overlap, "overlap", 0)
+    scale = check_int(scale, "scale", 1)
+    overlap = check_int(overlap, "overlap", 0)
     if tile is None:
         return _run(predict_fn, image, scale)
-    th, tw = (_check_int(t, "tile", 1) for t in _as_pair(tile, "tile"))
+    th, tw = (check_int(t, "tile", 1) for t in _as_pair(tile, "tile"))
     if min(th, tw) <= 2 * overlap:
         raise ValueError(
             "`tile` must be greater than 2 * `overlap` (a window keeps `overlap` pixels of context "

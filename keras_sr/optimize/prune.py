@@ -13,6 +13,7 @@ zero weight is still multiplied. `sparsity_report` says so in its output.
 import numpy as np
 
 from keras_sr._keras import keras
+from keras_sr.validation import check_int
 
 import tensorflow_model_optimization as tfmot  # noqa: E402  (after keras_sr._keras)
 
@@ -39,10 +40,6 @@ MULTI_ADDS_NOTE = (
 _sparsity = tfmot.sparsity.keras
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
-    return int(value)
 
 
 def _schedule(schedule, target_sparsity, begin_step, end_step, frequency):
@@ -54,10 +51,10 @@ def _schedule(schedule, target_sparsity, begin_step, end_step, frequency):
         raise ValueError(
             f"`target_sparsity` must be a number in [0, 1). Received: target_sparsity={target_sparsity!r}"
         )
-    begin_step = _check_int(begin_step, "begin_step", 0)
-    frequency = _check_int(frequency, "frequency", 1)
+    begin_step = check_int(begin_step, "begin_step", 0)
+    frequency = check_int(frequency, "frequency", 1)
     if schedule == "constant":
-        end_step = -1 if end_step is None else _check_int(end_step, "end_step", begin_step)
+        end_step = -1 if end_step is None else check_int(end_step, "end_step", begin_step)
         return _sparsity.ConstantSparsity(float(target_sparsity), begin_step, end_step, frequency)
     valid_end = isinstance(end_step, (int, np.integer)) and not isinstance(end_step, bool) and end_step > begin_step
     if not valid_end:
