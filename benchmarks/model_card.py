@@ -3,13 +3,22 @@
     python benchmarks/model_card.py --name fd_irb_edge --scale 4 \\
         --weights keras_sr/pretrained/fd_irb_edge_x4.weights.h5 \\
         --tflite keras_sr/pretrained/fd_irb_edge_x4_int8.tflite \\
-        --train-run runs/fd_irb_edge_x4 [--train-run runs/...more stages] [--qat-run runs/fd_irb_edge_x4_qat]
+        --train-run runs/fd_irb_edge_x4 [--train-run runs/...more stages] [--qat-run runs/fd_irb_edge_x4_qat] \\
+        --stage-config keras_sr/pretrained/configs/fd_irb_edge_x4/08_prepare_train_ms6_x4.json [...]
+
+    python benchmarks/model_card.py --rerender keras_sr/pretrained/fd_irb_edge_x4.json [--stage-config ...]
 
 It scores the float Keras weights (`keras_sr.evaluate`), the int8 TFLite file
 (`keras_sr.lite.bench`, the board-side code) and the bicubic baseline on Set5, Set14,
 BSD100 and Urban100, times the int8 model at 320x180 with 2 threads, reads the
 training record(s) for data, steps, schedule and wall time, and writes
 keras_sr/pretrained/<name>_x<scale>.md and .json.
+
+`--rerender CARD.json` writes the card again from its stored measurements (nothing is
+scored or timed again): the counts are recounted from the model graph and the int8 file
+(deterministic), every path is made relative to the repository or to `$KERAS_SR_DATA`
+(also in the weights' and the int8 file's sidecars), and `--stage-config` sets the config
+files of the stages that rebuild the model (kept from the card when not given).
 """
 import argparse
 import json
@@ -18,12 +27,10 @@ import platform
 from datetime import date
 from pathlib import Path
 
-from keras_sr import checkpoints, profile
-from keras_sr.evaluate import evaluate
+from keras_sr import profile
 from keras_sr.fileio import write_text
-from keras_sr.lite.bench import benchmark
+from keras_sr.paths import PRETRAINED_DIR, REPO_ROOT, portable_path
 
-REPO = Path(__file__).resolve().parents[1]
 DATASETS = ("Set5", "Set14", "BSD100", "Urban100")
 # The paper's x4 PSNR (Y channel), quoted from the authors' README (GitHub
 # HEEJOWOO/RDCAB-RecursiveSRNet-FD-IR): trained on DIV2K on an RTX 3090. Quoted, not measured;
@@ -39,6 +46,11 @@ PAPER_X4_PSNR = {
 PAPER_RELATIVE = {"fd_irb_edge": "fd_irb"}
 
 
+CARD_INPUT_HW = (180, 320)  # (height, width): 1280x720 out at x4
+#: A card's stage config files: the subcommand each one replays.
+COMMANDS = ("prepare", "train", "optimize", "convert")
+
+
 def cpu_name():
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -49,14 +61,47 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+# --------------------------------------------------------------------------- portable paths
+
+
+def portable_command(text):
+    """A recorded command line with each absolute path token made portable (`portable_path`)."""
+    if text is None:
+        return None
+    return " ".join(portable_path(token) if token.startswith("/") else token for token in str(text).split(" "))
+
+
+def portable(value):
+    """`value` (a card or a sidecar, nested) with every absolute path made portable."""
+    if isinstance(value, dict):
+        return {key: portable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [portable(item) for item in value]
+    if isinstance(value, str) and "/" in value and "\n" not in value:
+        return portable_command(value) if " " in value else (portable_path(value) if value.startswith("/") else value)
+    return value
+
+
+def repo_relative(path):
+    """A stage config file as written in a card: relative to the repository."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        raise ValueError(f"`stage_config` {path} is not inside the repository {REPO_ROOT.name}/") from None
+
+
+# --------------------------------------------------------------------------- measuring
+
+
 def training_summary(run_dir):
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     history = json.loads((run_dir / "history.json").read_text())
     options = config.get("options", {})
     steps = options.get("steps_per_epoch", 0) * len(history)
-    return {
-        "run": str(run_dir),
+    return portable({
+        "run": portable_path(run_dir),
         "command_line": config.get("command_line"),
         "train_data": config.get("train_path"),
         "epochs": len(history),
@@ -70,27 +115,53 @@ def training_summary(run_dir):
         # A resume may change the epochs or the data; the record keeps each command.
         "resumes": [r.get("command_line") for r in config.get("resumes", [])],
         "best_eval_psnr": max((row.get("psnr") or 0) for row in history) if history else None,
-    }
+    })
 
 
 def qat_summary(run_dir):
     record = json.loads((Path(run_dir) / "run.json").read_text())
-    return {"run": str(run_dir), "command_line": record.get("command_line"), "record": {
-        k: record[k] for k in ("options", "eval", "steps", "wall_time_s") if k in record}}
+    return portable({"run": portable_path(run_dir), "command_line": record.get("command_line"), "record": {
+        k: record[k] for k in ("options", "eval", "steps", "wall_time_s") if k in record}})
+
+
+def counts(name, scale, config, tflite):
+    """Parameters and Multi-Adds at CARD_INPUT_HW, counted (not measured): trainable and fixed apart,
+    and the int8 file's own count, which must equal their sum."""
+    from keras_sr import models
+    from keras_sr.lite.runtime import TFLiteSR
+
+    model = models.build(name, scale, **(config or {}))
+    result = profile.profile_model(model, input_hw=CARD_INPUT_HW)
+    from_tflite = TFLiteSR(tflite).multi_adds(*CARD_INPUT_HW)
+    if from_tflite != result["multi_adds_total"]:
+        raise RuntimeError(f"{tflite}: {from_tflite:,} Multi-Adds in the int8 file, but the Keras graph counts "
+                           f"{result['multi_adds']:,} + {result['multi_adds_fixed']:,} fixed")
+    return {
+        "params": result["params"],
+        "fixed_params": result["fixed_params"],
+        "fixed_layers": result["fixed_layers"],
+        "multi_adds_320x180": result["multi_adds"],
+        "multi_adds_320x180_fixed": result["multi_adds_fixed"],
+        "multi_adds_320x180_total": result["multi_adds_total"],
+        "multi_adds_320x180_tflite": from_tflite,
+    }
 
 
 def measure(name, scale, weights, tflite, data_root):
+    from keras_sr import checkpoints
+    from keras_sr.evaluate import evaluate
+    from keras_sr.lite.bench import benchmark
+
     model, meta = checkpoints.load_model(weights)
-    counts = profile.profile_model(model, (320, 180))
-    float_scores = evaluate(model, scale, DATASETS, data_root)
-    bicubic_scores = evaluate("bicubic", scale, DATASETS, data_root)
-    int8 = benchmark(tflite, threads=2, input_size=(320, 180), runs=10, warmup=2, datasets=list(DATASETS), data_root=data_root)
+    float_scores = evaluate(model, scale, eval=DATASETS, data_root=data_root)
+    bicubic_scores = evaluate("bicubic", scale, eval=DATASETS, data_root=data_root)
+    int8 = benchmark(tflite, num_threads=2, input_hw=CARD_INPUT_HW, runs=10, warmup=2, eval=list(DATASETS),
+                     data_root=data_root)
     return {
         "model": name,
         "scale": scale,
         "config": meta.get("config"),
-        "params": counts["params"],
-        "multi_adds_320x180": counts["multi_adds"],
+        **counts(name, scale, meta.get("config"), tflite),
         "files": {"weights": Path(weights).name, "tflite": Path(tflite).name,
                   "tflite_bytes": Path(tflite).stat().st_size, "weights_bytes": Path(weights).stat().st_size},
         "scores": {
@@ -118,7 +189,18 @@ def _paper_row(name, scale):
     return {"model": published, "psnr": PAPER_X4_PSNR[published], "source": PAPER_X4_PSNR["source"]}
 
 
+# --------------------------------------------------------------------------- rendering
+
+
+def _stage_command(path):
+    command = json.loads((REPO_ROOT / path).read_text()).get("command")
+    if command not in COMMANDS:
+        raise ValueError(f"Stage config {path} must have \"command\" in {COMMANDS}. Received: {command!r}")
+    return command
+
+
 def render(card):
+    latency = card["int8_latency_ms_320x180_2_threads"]
     lines = [
         f"# Model card: {card['model']} x{card['scale']}",
         "",
@@ -126,14 +208,21 @@ def render(card):
         f"measured by that script{', except the paper column, which it quotes' if card.get('paper') else ''}; "
         "nothing is typed by hand.",
         "",
+        f"- Preset: `{card['model']}_x{card['scale']}` (`keras_sr.models.build({card['model'] + '_x' + str(card['scale'])!r})`, "
+        f"`keras-sr upscale --model {card['model']}_x{card['scale']}`)",
         f"- Architecture: `keras_sr.models.build({card['model']!r}, {card['scale']})`, config `{card['config']}`",
-        f"- Parameters: {card['params']:,}; Multi-Adds for a 320x180 input "
-        f"({320 * card['scale']}x{180 * card['scale']} output): "
-        f"{card['multi_adds_320x180'] / 1e9:.1f} G",
+        f"- Parameters: {profile.describe_params(card)}",
+        f"- Multi-Adds for a 320x180 input ({320 * card['scale']}x{180 * card['scale']} output): "
+        f"{profile.describe_multi_adds(card)}",
+    ]
+    if card.get("multi_adds_320x180_tflite") is not None:
+        lines[-1] += (f"; counted from the int8 file (`TFLiteSR.multi_adds`, what `keras-sr benchmark` prints): "
+                      f"{card['multi_adds_320x180_tflite'] / 1e9:.2f} G")
+    lines += [
         f"- Files: `{card['files']['weights']}` ({card['files']['weights_bytes'] / 1e6:.2f} MB), "
         f"`{card['files']['tflite']}` ({card['files']['tflite_bytes'] / 1e6:.2f} MB, full int8, float32 I/O)",
-        f"- int8 latency, 320x180 input, 2 threads, XNNPACK: median {card['int8_latency_ms_320x180_2_threads']['median']:.0f} ms "
-        f"(min {card['int8_latency_ms_320x180_2_threads']['min']:.0f}, p90 {card['int8_latency_ms_320x180_2_threads']['p90']:.0f})",
+        f"- int8 latency, 320x180 input, 2 threads, XNNPACK: median {latency['median']:.0f} ms "
+        f"(min {latency['min']:.0f}, p90 {latency['p90']:.0f})",
         "",
         "## Quality",
         "",
@@ -153,7 +242,8 @@ def render(card):
     if paper:
         lines += ["", f"Paper column: {paper['model']} x{card['scale']}, quoted from the {paper['source']}, "
                       "which gives PSNR only."]
-    lines += ["", "## Training", ""]
+    lines += ["", "## Training", "", "The commands as they were run (the flag names of the time); paths are relative "
+              "to the repository or to `$KERAS_SR_DATA`.", ""]
     for stage in card.get("training", []):
         lines.append(
             f"- `{stage['command_line']}`: {stage['steps']} steps ({stage['epochs']} epochs) of batch {stage['batch_size']}, "
@@ -164,30 +254,90 @@ def render(card):
             lines.append(f"  - resumed with `{resume}`")
     if card.get("qat"):
         lines.append(f"- QAT: `{card['qat']['command_line']}`")
+    if card.get("stages"):
+        lines += [
+            "", "## Stages (config files)", "",
+            "These config files rebuild the model from the repository and the datasets (`$KERAS_SR_DATA`). Replay "
+            "them in order from one working folder, each with `keras-sr COMMAND --config FILE` (flags given as well "
+            "win; see `keras_sr/pretrained/configs/README.md`). They were transcribed from the commands above into "
+            "the current flags; their outputs go under `runs/` of the working folder.", "",
+        ]
+        for k, path in enumerate(card["stages"], start=1):
+            lines.append(f"{k}. `keras-sr {_stage_command(path)} --config {path}`")
+        if card.get("stages_note"):
+            lines += ["", card["stages_note"].strip()]
     lines += ["", card.get("notes", "")]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def write_card(card, output_dir):
+    out = Path(output_dir) / f"{card['model']}_x{card['scale']}"
+    write_text(out.with_suffix(".json"), json.dumps(card, indent=2, default=str) + "\n")
+    write_text(out.with_suffix(".md"), render(card))
+    return out
+
+
+def rerender(card_path, stage_configs=None, stages_note=None):
+    """The card again from its stored measurements; counts recounted; paths made portable.
+
+    The weights' and the int8 file's sidecars beside the card get portable paths too.
+    """
+    card_path = Path(card_path)
+    card = json.loads(card_path.read_text())
+    tflite = card_path.parent / card["files"]["tflite"]
+    recount = counts(card["model"], card["scale"], card["config"], tflite)
+    for key in ("params", "multi_adds_320x180"):
+        if card.get(key) is not None and card[key] != recount[key]:
+            raise RuntimeError(f"{card_path}: stored {key}={card[key]:,} but the model now counts {recount[key]:,}")
+    card.update(recount)
+    if stage_configs:
+        card["stages"] = [repo_relative(path) for path in stage_configs]
+    for path in card.get("stages", []):
+        _stage_command(path)
+    if stages_note is not None:
+        card["stages_note"] = stages_note
+    card = portable(card)
+    for sidecar in (card_path.parent / card["files"]["weights"].replace(".weights.h5", ".weights.json"),
+                    tflite.with_name(tflite.name + ".json")):
+        if sidecar.is_file():
+            write_text(sidecar, json.dumps(portable(json.loads(sidecar.read_text())), indent=2) + "\n")
+    return write_card(card, card_path.parent)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--name", required=True)
-    parser.add_argument("--scale", type=int, required=True)
-    parser.add_argument("--weights", required=True)
-    parser.add_argument("--tflite", required=True)
+    parser.add_argument("--rerender", metavar="CARD.json", help="write this card again from its stored measurements")
+    parser.add_argument("--name")
+    parser.add_argument("--scale", type=int)
+    parser.add_argument("--weights")
+    parser.add_argument("--tflite")
     parser.add_argument("--train-run", action="append", default=[], help="training run folder(s), in order")
     parser.add_argument("--qat-run", help="optimize run folder")
+    parser.add_argument("--stage-config", action="append", default=[], metavar="FILE",
+                        help="config files of the stages that rebuild the model, in replay order")
+    parser.add_argument("--stages-note", metavar="FILE.md", help="a Markdown file said under the stage list")
     parser.add_argument("--notes", default="", help="a Markdown file whose text ends the card")
-    parser.add_argument("--data-root", default=os.environ.get("KERAS_SR_DATA", REPO.parent / "shared" / "datasets"))
-    parser.add_argument("--output-dir", default=REPO / "keras_sr" / "pretrained")
+    parser.add_argument("--data-root", default=None, help="datasets folder (default: $KERAS_SR_DATA)")
+    parser.add_argument("--output-dir", default=PRETRAINED_DIR)
     args = parser.parse_args(argv)
-    card = measure(args.name, args.scale, args.weights, args.tflite, args.data_root)
+    stages_note = Path(args.stages_note).read_text() if args.stages_note else None
+    if args.rerender:
+        out = rerender(args.rerender, args.stage_config, stages_note)
+        print(out.with_suffix(".md").read_text())
+        return 0
+    missing = [flag for flag in ("name", "scale", "weights", "tflite") if getattr(args, flag) is None]
+    if missing:
+        parser.error(f"the following arguments are required without --rerender: {', '.join('--' + m for m in missing)}")
+    from keras_sr.paths import data_root
+
+    card = measure(args.name, args.scale, args.weights, args.tflite, data_root(args.data_root))
     card["training"] = [training_summary(run) for run in args.train_run]
     card["qat"] = qat_summary(args.qat_run) if args.qat_run else None
+    card["stages"] = [repo_relative(path) for path in args.stage_config]
+    card["stages_note"] = stages_note or ""
     card["notes"] = Path(args.notes).read_text() if args.notes else ""
-    out = Path(args.output_dir) / f"{args.name}_x{args.scale}"
-    write_text(out.with_suffix(".json"), json.dumps(card, indent=2, default=str))
-    write_text(out.with_suffix(".md"), render(card))
-    print(render(card))
+    out = write_card(portable(card), args.output_dir)
+    print(out.with_suffix(".md").read_text())
     return 0
 
 

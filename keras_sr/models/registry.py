@@ -131,17 +131,28 @@ def resolve_config(name, scale=4, **config):
     return resolved
 
 
-def build(name, scale=4, weights=None, **config):
+def build(name, scale=None, weights=None, **config):
     """Builds a flat functional tf_keras model, input (None, None, 3) RGB in [0, 1].
 
     Args:
-        name: one of `names()`.
-        scale: upscaling factor, one of `supported_scales(name)`.
-        weights: None (random init), "pretrained" (the weights shipped in
-            `keras_sr/pretrained`, default config only) or a `.weights.h5` path.
+        name: one of `names()`, or a shipped preset (`keras_sr.presets.names()`, such
+            as "fd_irb_edge_x4"), which builds the preset's config with its weights.
+        scale: upscaling factor, one of `supported_scales(name)` (default 4); for a
+            preset, None or the preset's own scale.
+        weights: None (random init; for a preset, its shipped weights), "pretrained"
+            (the weights shipped in `keras_sr/pretrained`, default config only) or a
+            `.weights.h5` path.
         **config: architecture keys (num_features, growth_rate, num_blocks,
             num_layers, recursions, ...); unspecified keys take the paper defaults.
+            Not allowed with a preset, whose config is fixed by its weights.
     """
+    if name not in _REGISTRY:
+        from keras_sr import presets
+
+        if presets.is_preset(name):
+            return _build_preset(presets.get(name), scale, weights, config)
+        raise ValueError(f"Unknown model {name!r}. Available: {names()} (or a preset: {presets.names()})")
+    scale = 4 if scale is None else scale
     resolved = resolve_config(name, scale, **config)
     model = spec(name).builder(scale, **resolved)
     model._name = name  # builders shared by several registry entries name the model after the entry
@@ -156,3 +167,15 @@ def build(name, scale=4, weights=None, **config):
     if weights is not None:
         model.load_weights(str(weights))
     return model
+
+
+def _build_preset(preset, scale, weights, config):
+    if scale is not None and scale != preset.scale:
+        raise ValueError(f"Preset {preset.name!r} is x{preset.scale}; `scale` must be {preset.scale} or None. "
+                         f"Received: scale={scale!r}")
+    if config:
+        raise ValueError(f"Preset {preset.name!r} has a fixed config ({dict(preset.config)}); build "
+                         f"{preset.model!r} to change it. Received config overrides: {config}")
+    if weights in (None, "pretrained"):
+        weights = preset.weights
+    return build(preset.model, preset.scale, weights=weights, **preset.config)
