@@ -321,7 +321,7 @@ def test_newcomer_walkthrough_runs_as_written(ran_blocks, workdir):
 
 
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
-def test_python_block_runs(index, ran_blocks, workdir, env):
+def test_python_block_runs(index, workdir, env):
     heading, code = PYTHON_BLOCKS[index]
     result = subprocess.run([sys.executable, "-c", code], cwd=workdir, env=env, capture_output=True, text=True,
                             timeout=300)
@@ -369,3 +369,20 @@ def test_presets_table_quotes_the_model_cards():
     card = json.loads((PRETRAINED_DIR / "fd_irb_edge_x4.json").read_text())
     bicubic = " / ".join(f"{card['scores'][d]['bicubic'][0]:.2f}" for d in datasets)
     assert f"Bicubic gets {bicubic} dB at x4" in section("Shipped models")
+
+
+#: Which docs page quotes which `benchmarks/results/*.md` (written by the script of the same name).
+QUOTED_RESULTS = {"tflite_precisions.md": "docs/speed.md", "edge_sweep.md": "docs/networks.md",
+                  "train_recipe.md": "docs/training.md"}
+
+
+@pytest.mark.parametrize("result", sorted(QUOTED_RESULTS))
+def test_docs_quote_the_benchmark_results_verbatim(result):
+    """Rerun a benchmark, then paste its results file into the page; a stale page fails here."""
+    text = (REPO_ROOT / "benchmarks" / "results" / result).read_text().strip()
+    page = (REPO_ROOT / QUOTED_RESULTS[result]).read_text()
+    if result == "tflite_precisions.md":
+        page = page.split("<!-- precisions:start -->\n", 1)[1].split("<!-- precisions:end -->", 1)[0]
+        assert page.strip() == text, f"{QUOTED_RESULTS[result]}: the precisions block differs from {result}"
+    else:
+        assert text in page, f"{QUOTED_RESULTS[result]} does not quote benchmarks/results/{result}"
