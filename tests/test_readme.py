@@ -386,3 +386,27 @@ def test_docs_quote_the_benchmark_results_verbatim(result):
         assert page.strip() == text, f"{QUOTED_RESULTS[result]}: the precisions block differs from {result}"
     else:
         assert text in page, f"{QUOTED_RESULTS[result]} does not quote benchmarks/results/{result}"
+
+
+COPIED_RUNTIME_CHECK = """
+import sys
+from pathlib import Path
+import keras_sr
+from keras_sr.cli import main
+assert Path(keras_sr.__file__).resolve().parent == Path.cwd().resolve() / "keras_sr", keras_sr.__file__
+code = main(["benchmark", "--model", "fd_irb_edge_x4", "--input", "64x64", "--runs", "1", "--warmup", "0",
+             "--eval", {set5!r}, "--eval-max-images", "1"])
+code = code or main(["upscale", {bird!r}, "-o", "bird_x4.png", "--tile", "64"])
+heavy = sorted(m for m in ("tensorflow", "tf_keras", "keras", "h5py") if m in sys.modules)
+assert code == 0, f"exit code {{code}}"
+assert not heavy, f"imported {{heavy}}"
+"""
+
+
+def test_board_copy_of_the_package_folder_runs_without_tensorflow(data_root, tmp_path):
+    """docs/board.md: without pip, a copied `keras_sr/` folder runs the runtime commands."""
+    assert "copy the `keras_sr/` folder" in (REPO_ROOT / "docs" / "board.md").read_text()
+    shutil.copytree(REPO_ROOT / "keras_sr", tmp_path / "keras_sr", ignore=shutil.ignore_patterns("__pycache__"))
+    script = COPIED_RUNTIME_CHECK.format(set5=str(data_root / "Set5"), bird=str(data_root / "Set5" / "bird.png"))
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, explain(result)
