@@ -60,7 +60,7 @@ def train_variant(name, base_steps):
     if history.is_file() and len(json.loads(history.read_text())) == 2:
         return out, options, steps
     cmd = [sys.executable, "-m", "keras_sr.train", "--model", "fd_irb_edge", "--scale", "4",
-           "--train", TRAIN_H5, "--eval", DATA / "Set5", "--outputs-dir", out, "--seed", "0", "--verbose", "2",
+           "--train", TRAIN_H5, "--eval", DATA / "Set5", "--output-dir", out, "--seed", "0",
            "--epochs", "2", "--steps-per-epoch", str(steps // 2)]
     for key in ("batch_size", "patch_size", "lr", "lr_schedule", "warmup_steps"):
         cmd += [f"--{key.replace('_', '-')}", str(options[key])]

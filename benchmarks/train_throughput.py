@@ -5,8 +5,8 @@
         [--intra-op N] [--inter-op N] [--scale 4] [--mixed-precision {float16,bfloat16}]
 
 One Keras train step (L1 loss, Adam, the compiled `model.train_function` that
-`keras_sr.train` runs through `fit`; with `--mixed-precision` the same mixed policy and
-float32 output layer as `keras_sr.train --mixed-precision`) on a fixed random batch, timed after `--warmup`
+`keras-sr train` runs through `fit`; with `--mixed-precision` the same mixed policy and
+float32 output layer as `keras-sr train --mixed-precision`) on a fixed random batch, timed after `--warmup`
 steps (the first traces the graph); median of `--steps` timed steps. The data pipeline
 is not timed (it runs in parallel, prefetched). The PyTorch figures are from
 ../shared/reference/README.md section 10 (torch 2.13 CPU, 2 threads, same batch/patch).
@@ -42,7 +42,7 @@ def main(argv=None):
 
     from keras_sr._keras import keras, tf
     from keras_sr import models
-    from keras_sr.train import compile_for_training
+    from keras_sr.training import compile_for_training
 
     if args.intra_op:
         tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)

@@ -246,8 +246,16 @@ def workspace(tmp_path_factory):
 
 def cli_args(ws, out, *extra):
     return ["--weights", str(ws / "float.weights.h5"), "--train", str(ws / "train"), "--eval", str(ws / "eval"),
-            "--steps", "2", "--batch-size", "2", "--patch-size", "8", "--outputs-dir", str(out), "--verbose", "0",
+            "--steps", "2", "--batch-size", "2", "--patch-size", "8", "--output-dir", str(out), "--quiet",
             "--run-eagerly", *extra]
+
+
+def exit_code(argv):
+    """The exit code of `keras-sr optimize ARGV` (a parser error raises SystemExit)."""
+    try:
+        return run_lib.main(argv)
+    except SystemExit as exit:
+        return exit.code
 
 
 def test_cli_prune_then_qat_end_to_end(workspace, capsys):
@@ -257,17 +265,27 @@ def test_cli_prune_then_qat_end_to_end(workspace, capsys):
     meta = json.loads((out / "optimized.weights.json").read_text())
     assert meta["qat"] and meta["pruned"] and meta["qat_scheme"] == "prune_preserve"
     assert meta["sparsity"] == pytest.approx(0.5, abs=0.02)
-    record = json.loads((out / "run.json").read_text())
-    assert record["status"] == "finished"
+    record = json.loads((out / "config.json").read_text())
+    assert record["status"] == "finished" and record["command"] == "optimize"
     assert {"tensorflow", "tf_keras", "tfmot", "numpy"} <= set(record["versions"])
-    assert record["command_line"].startswith("python -m keras_sr.optimize --weights")
+    assert record["command_line"].startswith("keras-sr optimize --weights")
     assert record["options"]["sparsity"] == 0.5 and record["options"]["steps"] == 2
     assert set(record["phases"]) == {"prune", "qat"} and record["phases"]["qat"]["steps_done"] == 2
     assert np.isfinite(record["eval_before"]["psnr"]) and np.isfinite(record["eval_after"]["psnr"])
     assert "Multi-Adds are unchanged" in record["sparsity"]["note"]
     for phase in ("prune", "qat", "eval"):
         assert list((out / "logs" / phase).glob("events.out.tfevents.*")), phase
-    assert tf.train.latest_checkpoint(str(out / "checkpoints" / "qat")).endswith("ckpt-2")
+    assert tf.train.latest_checkpoint(str(out / "ckpt" / "qat")).endswith("ckpt-2")
+    history = json.loads((out / "history.json").read_text())
+    assert [(r["phase"], r["step"]) for r in history] == [("prune", 2), ("qat", 2)]
+    assert 0 < history[0]["mask_sparsity"] <= 0.5 and history[1]["lr"] == pytest.approx(1e-4)
+    # The record replays through the parser: its `replay` keys are the command's flags.
+    from keras_sr.training import load_run_config
+
+    replay = load_run_config(out / "config.json", "optimize")
+    assert replay["prune"] is True and replay["qat"] is True and replay["sparsity"] == 0.5 and replay["steps"] == 2
+    dests = {a.dest for a in run_lib_parser()._actions}
+    assert set(replay) <= dests
 
     # Ready for convert: it reloads as a pruning-preserving QAT model with its zeros, and
     # converts to an all-int8 model whose conv weights keep them. (test_convert runs a QAT
@@ -285,9 +303,8 @@ def test_cli_prune_then_qat_end_to_end(workspace, capsys):
     assert conv_weight_zeros(content) >= zeros_keras  # rounding may add zeros, never remove them
 
     # A finished run is refused without --resume / --force; --resume has nothing to do.
-    with pytest.raises(SystemExit) as error:
-        run_lib.main(cli_args(workspace, out, "--prune", "--qat", "--sparsity", "0.5"))
-    assert error.value.code == 2
+    capsys.readouterr()
+    assert exit_code(cli_args(workspace, out, "--prune", "--qat", "--sparsity", "0.5")) == 2
     assert "already holds a finished run" in capsys.readouterr().err
     assert run_lib.main(cli_args(workspace, out, "--prune", "--qat", "--sparsity", "0.5", "--resume")) == 0
 
@@ -316,14 +333,15 @@ class StopAfter(keras.callbacks.Callback):
 
 def test_qat_run_stops_and_resumes(workspace):
     common = dict(weights=workspace / "float.weights.h5", train=workspace / "train", eval=workspace / "eval",
-                  steps=3, qat=True, batch_size=2, patch_size=8, verbose=0, calibration_batches=1, run_eagerly=True)
-    whole = run_lib.optimize(outputs_dir=workspace / "whole", **common)
-    stopped = run_lib.optimize(outputs_dir=workspace / "parts", callbacks=[StopAfter(1)], **common)
+                  steps=3, qat=True, batch_size=2, patch_size=8, quiet=True, calibration_batches=1, run_eagerly=True)
+    whole = run_lib.optimize(output_dir=workspace / "whole", **common)
+    stopped = run_lib.optimize(output_dir=workspace / "parts", callbacks=[StopAfter(1)], **common)
     assert stopped["status"] == "stopped" and stopped["phases"]["qat"]["steps_done"] == 1
     assert not (workspace / "parts" / "optimized.weights.h5").exists()
+    assert tf.train.latest_checkpoint(str(workspace / "parts" / "ckpt" / "qat")).endswith("ckpt-1")
     with pytest.raises(ValueError, match="other options"):
-        run_lib.optimize(outputs_dir=workspace / "parts", resume=True, **{**common, "lr": 1e-3})
-    resumed = run_lib.optimize(outputs_dir=workspace / "parts", resume=True, **common)
+        run_lib.optimize(output_dir=workspace / "parts", resume=True, **{**common, "lr": 1e-3})
+    resumed = run_lib.optimize(output_dir=workspace / "parts", resume=True, **common)
     assert resumed["status"] == "finished" and len(resumed["resumes"]) == 1
 
     a = h5_arrays(workspace / "whole" / "optimized.weights.h5")
@@ -349,7 +367,7 @@ def h5_arrays(path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"--weights": "missing.weights.h5"}, "not found"),
+        ({"--weights": "missing.weights.h5"}, "does not exist"),
         ({"--steps": "0"}, "--steps"),
         ({"--sparsity": "1.0"}, "--sparsity"),
         ({"--sparsity": "-0.5"}, "--sparsity"),
@@ -368,19 +386,47 @@ def test_cli_refuses_bad_input(workspace, tmp_path, capsys, change, message):
             args[args.index(flag) + 1] = str(workspace / value)
         else:
             args += [flag, value]
-    with pytest.raises(SystemExit) as error:
-        run_lib.main(args)
-    assert error.value.code == 2
+    assert exit_code(args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "optimized.weights.h5").exists()
 
 
 def test_cli_refuses_unfinished_run_without_resume(workspace, tmp_path, capsys):
     out = tmp_path / "out"
-    (out / "checkpoints" / "prune").mkdir(parents=True)
-    with pytest.raises(SystemExit):
-        run_lib.main(cli_args(workspace, out, "--prune"))
+    (out / "ckpt" / "prune").mkdir(parents=True)
+    assert exit_code(cli_args(workspace, out, "--prune")) == 2
+    assert "already holds a run" in capsys.readouterr().err
+    (out / "config.json").write_text(json.dumps({"command": "optimize", "status": "stopped"}))
+    assert exit_code(cli_args(workspace, out, "--prune")) == 2
     assert "already holds an unfinished run" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        run_lib.main(cli_args(workspace, tmp_path / "fresh", "--prune", "--resume"))
+    assert exit_code(cli_args(workspace, tmp_path / "fresh", "--prune", "--resume")) == 2
     assert "no run to resume" in capsys.readouterr().err
+    legacy = tmp_path / "legacy"  # an older release's layout: refused, and --force deletes it
+    (legacy / "checkpoints" / "qat").mkdir(parents=True)
+    (legacy / "run.json").write_text("{}")
+    assert exit_code(cli_args(workspace, legacy, "--qat", "--resume")) == 2
+    assert "run.json, a run of an older keras-sr" in capsys.readouterr().err
+
+
+def test_cli_aliases_and_run_files(workspace, tmp_path, capsys):
+    run_file = tmp_path / "opt.json"
+    run_file.write_text(json.dumps({"weights": str(workspace / "float.weights.h5"), "qat": True, "steps": 2,
+                                    "train": str(workspace / "train"), "eval": str(workspace / "eval"),
+                                    "sparsity": 0.3}))
+    assert exit_code(["--config", str(run_file), "--output-dir", str(tmp_path / "o")]) == 2
+    assert "--sparsity, --schedule and --m-by-n need --prune" in capsys.readouterr().err
+    run_file.write_text(json.dumps({"weights": str(workspace / "float.weights.h5"), "qat": True, "step": 2}))
+    assert exit_code(["--config", str(run_file)]) == 2
+    assert "opt.json" in (err := capsys.readouterr().err) and "unknown key 'step'" in err
+    args = cli_args(workspace, tmp_path / "o", "--qat", "--checkpoint-every", "5")
+    args[args.index("--output-dir")] = "--outputs-dir"
+    assert exit_code(args + ["--steps", "0"]) == 2  # refused by the parser, after the aliases were read
+    err = capsys.readouterr().err
+    assert "`--outputs-dir` is deprecated" in err and "`--checkpoint-every` is deprecated" in err
+    assert "use `--checkpoint-every-steps`" in err and "--steps: expected an integer >= 1" in err
+
+
+def run_lib_parser():
+    from keras_sr.cli.optimize import build_parser
+
+    return build_parser()

@@ -17,6 +17,7 @@ import numpy as np
 
 from keras_sr._keras import tf
 from keras_sr.data.sources import PairSource, open_pairs
+from keras_sr.validation import check_int
 
 __all__ = [
     "make_train_dataset",
@@ -40,12 +41,6 @@ def _as_source(source, scale: int) -> PairSource:
     return open_pairs(source, scale)
 
 
-def _validate_positive_int(value, arg: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"`{arg}` must be an integer >= 1. Received: {arg}={value!r}")
-    return int(value)
-
-
 def _too_small(source: PairSource, i: int, lr_hw, patch_size: int) -> str:
     s = source.scale
     hr_hw = (lr_hw[0] * s, lr_hw[1] * s)
@@ -56,23 +51,26 @@ def _too_small(source: PairSource, i: int, lr_hw, patch_size: int) -> str:
     )
 
 
+def _sizes(source, patch_size: int, scale: int):
+    """(PairSource, patch_size, [(index, (h, w)) LR sizes]) without decoding pixels."""
+    patch_size = check_int(patch_size, "patch_size", 1)
+    src = _as_source(source, scale)
+    return src, patch_size, [(i, src.lr_shape(i)) for i in range(len(src))]
+
+
 def check_patch_fits(source, patch_size: int, scale: int) -> None:
     """Raise ValueError unless every pair holds a `patch_size` LR patch.
 
     Scans shapes without decoding pixels (HDF5 dataset `.shape`, PIL header size).
+    Training runs use `fitting_items` instead, which leaves the small pairs out.
 
     Args:
         source: a PairSource or a path for `open_pairs`.
         patch_size: LR patch side in pixels (the HR patch is `patch_size * scale`).
         scale: super-resolution factor.
     """
-    patch_size = _validate_positive_int(patch_size, "patch_size")
-    src = _as_source(source, scale)
-    bad = []
-    for i in range(len(src)):
-        h, w = src.lr_shape(i)
-        if h < patch_size or w < patch_size:
-            bad.append((i, (h, w)))
+    src, patch_size, sizes = _sizes(source, patch_size, scale)
+    bad = [(i, hw) for i, hw in sizes if min(hw) < patch_size]
     if bad:
         i, hw = bad[0]
         more = f" ({len(bad)} of {len(src)} pairs are too small.)" if len(bad) > 1 else ""
@@ -80,22 +78,13 @@ def check_patch_fits(source, patch_size: int, scale: int) -> None:
 
 
 def fitting_items(source, patch_size: int, scale: int) -> list[int]:
-    """Indices of the pairs that hold a `patch_size` LR patch; the others are left out.
-
-    Scans shapes without decoding pixels. Raises ValueError when no pair is large
-    enough, saying which patch size would fit and how to remake the data.
-
-    Args:
-        source: a PairSource or a path for `open_pairs`.
-        patch_size: LR patch side in pixels (the HR patch is `patch_size * scale`).
-        scale: super-resolution factor.
-    """
-    patch_size = _validate_positive_int(patch_size, "patch_size")
-    src = _as_source(source, scale)
-    sizes = [src.lr_shape(i) for i in range(len(src))]
-    kept = [i for i, (h, w) in enumerate(sizes) if h >= patch_size and w >= patch_size]
+    """Indices of the pairs that hold a `patch_size` LR patch (same arguments as
+    `check_patch_fits`); the others are left out. Raises ValueError when no pair is
+    large enough, saying which patch size would fit and how to remake the data."""
+    src, patch_size, sizes = _sizes(source, patch_size, scale)
+    kept = [i for i, hw in sizes if min(hw) >= patch_size]
     if not kept and sizes:
-        largest = max(min(hw) for hw in sizes)
+        largest = max(min(hw) for _, hw in sizes)
         hr = patch_size * scale
         raise ValueError(
             f"No training item of '{src.path}' holds a patch: `patch_size`={patch_size} at `scale`={scale} needs "
@@ -217,8 +206,8 @@ def make_train_dataset(
         A tf.data.Dataset of `(lr, hr)` float32 in [0, 1], shapes
         (B, p, p, 3) and (B, p * scale, p * scale, 3).
     """
-    patch_size = _validate_positive_int(patch_size, "patch_size")
-    batch_size = _validate_positive_int(batch_size, "batch_size")
+    patch_size = check_int(patch_size, "patch_size", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError(f"`seed` must be None or an integer >= 0. Received: seed={seed!r}")
     source = _as_source(path, scale)
