@@ -14,7 +14,7 @@ Without `--input` the model takes any size, input shape (1, None, None, 3).
 
 A QAT checkpoint (sidecar `"qat": true`) converts with `--int8` only; it still gets a
 representative dataset, for the ops that have no fake-quant node (attention
-statistics), see docs/STACK_NOTES.md.
+statistics).
 
 Every converted model is verified before it is written (`verify`): no Flex (TF
 Select) or custom ops, with `--int8` no float tensor in any op except the

@@ -27,6 +27,7 @@ string per item, e.g. "baby" or "baby_tl") and root attributes `scale` and
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -86,10 +87,11 @@ def _sizes(img: np.ndarray, downscales, min_size: int, item_fraction: int):
 
 def prepare(images_dir, output=None, scale=None, kind="train", force=False, downscales=(1.0,), min_size=0,
             quiet=False, output_path=None, eval=None) -> int:
-    """Write the images of `images_dir` as an HDF5 training (or evaluation) file.
+    """Write the images of `images_dir` (one folder or several) as an HDF5 training (or evaluation) file.
 
     Args:
-        images_dir: folder of HR images (`keras_sr.data.imageio.IMAGE_SUFFIXES`, sorted by name).
+        images_dir: a folder of HR images (`keras_sr.data.imageio.IMAGE_SUFFIXES`, sorted by
+            name), or a list of folders, read in the order given (e.g. T91 and BSD200: the 291 set).
         output: the .h5 file to write; its folder is created if needed.
         scale: super-resolution factor >= 1.
         kind: "train" (five half-size crops per image) or "eval" (whole images).
@@ -119,9 +121,13 @@ def prepare(images_dir, output=None, scale=None, kind="train", force=False, down
     check_choice(kind, KINDS, "kind")
     whole = kind == "eval"
     scale = validate_scale(scale)
-    images_dir, output = Path(images_dir), Path(output)
-    if not images_dir.is_dir():
-        raise FileNotFoundError(f"`images_dir` '{images_dir}' is not an existing folder.")
+    folders = [Path(d) for d in ([images_dir] if isinstance(images_dir, (str, os.PathLike)) else images_dir)]
+    if not folders:
+        raise ValueError("`images_dir` is empty; give at least one folder of HR images.")
+    for folder in folders:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"`images_dir` '{folder}' is not an existing folder.")
+    output = Path(output)
     if output.exists() and not force:
         raise FileExistsError(f"`output` '{output}' already exists; pass force=True (--force) to overwrite it.")
     if output.is_dir():
@@ -130,7 +136,7 @@ def prepare(images_dir, output=None, scale=None, kind="train", force=False, down
     if not downscales or any(isinstance(f, bool) or not 0 < f <= 1 for f in downscales):
         raise ValueError(f"`downscales` must be factors in (0, 1]. Received: downscales={list(downscales)}")
     min_size = check_int(min_size, "min_size", 0)
-    files = list_images(images_dir, "images_dir")
+    files = [f for folder in folders for f in list_images(folder, "images_dir")]
 
     output.parent.mkdir(parents=True, exist_ok=True)
     patch_hr = DEFAULT_PATCH_SIZE * scale
@@ -159,7 +165,7 @@ def prepare(images_dir, output=None, scale=None, kind="train", force=False, down
                         too_small += min(hr.shape[:2]) < patch_hr
                         n += 1
             if n == 0:
-                raise ValueError(f"No item of '{images_dir}' has a shorter side of at least `min_size`={min_size} "
+                raise ValueError(f"No item of {[str(d) for d in folders]} has a shorter side of at least `min_size`={min_size} "
                                  f"px (at downscales {list(downscales)}, {kind} items); lower `min_size`.")
             f.create_dataset("names", data=np.array(names, dtype=object), dtype=h5py.string_dtype())
             f.attrs["scale"] = scale

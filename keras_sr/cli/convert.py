@@ -15,7 +15,8 @@ def build_parser():
         epilog="Every file is verified before it is written: builtin ops only, with --int8 only int8 compute ops, "
                "and PSNR of the TFLite output against the Keras output on --eval (default Set5 when found). A model "
                "that fails goes to OUT.rejected and the command exits with 1.")
-    common.add_weights(parser, required=True)
+    common.add_weights(parser, help="Keras weights FILE.weights.h5 (required; its .weights.json sidecar names the "
+                                    "model)")
     common.add_model(parser, help="the registered network of --weights without a sidecar")
     common.add_scale(parser, help="upscaling factor of --weights without a sidecar")
     common.add_set(parser, help="config of --weights without a sidecar (repeatable)")
@@ -36,11 +37,18 @@ def build_parser():
     common.deprecated(parser, "--eval-data", "--eval", "eval")
     common.add_data_root(parser)
     common.add_force(parser, help="overwrite an existing output")
-    common.add_output(parser, "model.tflite (its record goes to model.tflite.json)", required=True)
+    common.add_output(parser, "model.tflite (its record goes to model.tflite.json)")
+    common.add_config_file(parser)
     return parser
 
 
 def run(args, parser):
+    from keras_sr.training.runconfig import apply_config_file
+
+    apply_config_file(args, parser)
+    missing = [flag for flag, value in (("--weights", args.weights), ("-o/--output", args.output)) if not value]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
     if args.io != "float32" and args.precision != "int8":
         parser.error(f"--io {args.io} needs --int8; a {args.precision} model takes and returns float32.")
     if args.precision != "int8" and (args.calibration is not None or args.calibration_samples is not None):

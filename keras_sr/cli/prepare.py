@@ -11,10 +11,11 @@ def build_parser():
                "stores whole images. --min-size applies to each stored item: the crop for train, the image for "
                "eval. train's HR patch is --patch-size x scale pixels (128 at the default 32 and x4): prepare "
                "warns when items are smaller, and train skips them.")
-    parser.add_argument("--images-dir", required=True, metavar="DIR", help="folder of HR images")
+    parser.add_argument("--images-dir", nargs="+", metavar="DIR",
+                        help="folder(s) of HR images, read in the order given (e.g. T91 BSD200: the 291 set)")
     common.add_output(parser, "the .h5 file to write")
     common.deprecated(parser, "--output-path", "-o/--output", "output")
-    common.add_scale(parser, help="super-resolution factor", required=True)
+    common.add_scale(parser, help="super-resolution factor (required)")
     parser.add_argument("--kind", choices=("train", "eval"), default="train",
                         help="train: five half-size crops per image (default); eval: whole images")
     common.deprecated(parser, "--eval", "--kind eval", "kind", flag_value="eval")
@@ -25,12 +26,18 @@ def build_parser():
                         help="leave out items (the crop for --kind train, the image for --kind eval) whose shorter "
                              "side is below PX HR pixels")
     common.add_quiet(parser)
+    common.add_config_file(parser)
     return parser
 
 
 def run(args, parser):
-    if args.output is None:
-        parser.error("the following arguments are required: -o/--output")
+    from keras_sr.training.runconfig import apply_config_file
+
+    apply_config_file(args, parser)
+    missing = [flag for flag, value in (("--images-dir", args.images_dir), ("-o/--output", args.output),
+                                        ("--scale", args.scale)) if not value]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
     from keras_sr.prepare import prepare
 
     n = prepare(args.images_dir, args.output, args.scale, kind=args.kind, force=args.force,

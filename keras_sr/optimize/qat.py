@@ -9,7 +9,7 @@ of weights, one activation range for all of its calls.
 A QAT model is saved with `keras_sr.checkpoints.save_model_weights(..., meta with
 "qat": True, "qat_scheme": scheme)` and restored with `checkpoints.load_model`,
 which rebuilds the float graph, calls `quantize_model` and loads the weights
-(a `.keras` file of a QAT model does not reload, see docs/STACK_NOTES.md).
+(a `.keras` file of a QAT model does not reload with tfmot 0.8.1 and tf_keras 2.21).
 """
 import contextlib
 
