@@ -1,4 +1,9 @@
-"""Shared fixtures. Real data is found through KERAS_SR_DATA (default: ../shared/datasets)."""
+"""Shared fixtures. Real data is found through KERAS_SR_DATA (default: ../shared/datasets).
+
+Tiny models and their conversions are session-scoped (`tiny_models`): a .tflite that
+several test files need is converted once per test process (each xdist worker has its
+own session), on first use.
+"""
 import os
 from pathlib import Path
 
@@ -14,3 +19,19 @@ def data_root() -> Path:
     if not root.is_dir():
         pytest.skip(f"SR datasets not found at '{root}'; set KERAS_SR_DATA to the datasets folder.")
     return root
+
+
+@pytest.fixture(scope="session")
+def hr_images(tmp_path_factory) -> Path:
+    """Two synthetic 96x72 HR PNGs (`harness.synthetic_images`): calibration/eval data without the datasets."""
+    from tests import harness
+
+    return harness.synthetic_images(tmp_path_factory.mktemp("hr_images"))
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, hr_images):
+    """A `harness.TinyModels`: tiny models, weights and .tflite files made once per session."""
+    from tests import harness
+
+    return harness.TinyModels(tmp_path_factory.mktemp("tiny_models"), hr_images)

@@ -12,8 +12,9 @@ from keras_sr.data import make_lr
 from keras_sr.evaluate import bicubic_predictor, evaluate, main, resolve_dataset, super_resolve
 from keras_sr.layers import PixelShuffle
 from keras_sr.prepare import prepare
+from tests.harness import tiny
 
-TINY = dict(num_features=8, growth_rate=8, num_layers=3, recursions=1)
+TINY = tiny("fd_irb")
 
 
 def _image(h, w, seed):

@@ -34,8 +34,8 @@ def test_cli_set_options_reach_the_model(tmp_path):
     path, _, _ = load_reference("rdn_small")
     out = tmp_path / "rdn_small.weights.h5"
     args = [str(path), "--model", "rdn", "-o", str(out)]  # the deprecated positional SRC still works
-    for item in ("num_features=32", "growth_rate=32", "num_blocks=3", "num_layers=4"):
-        args += ["--set", item]
+    for key, value in REFERENCE_MODELS["rdn_small"][1].items():
+        args += ["--set", f"{key}={value}"]
     assert port.main(args) == 0 and out.is_file()
 
 

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from keras_sr import models, profile
+from tests.harness import tiny
 
 # Reference README section 9: the paper's figures, x4, 320x180 LR input.
 PAPER = {
@@ -29,14 +30,14 @@ def test_profiler_reproduces_the_paper_table(name):
 
 
 def test_shared_layer_counted_once_for_params_and_per_call_for_multi_adds():
-    small = dict(num_features=8, growth_rate=8, num_layers=3)
-    one = profile.profile_model(models.build("fd_irb", 2, recursions=1, **small), (16, 16))
-    two = profile.profile_model(models.build("fd_irb", 2, recursions=2, **small), (16, 16))
-    # A second call adds only gff_0's wider input in params (8*8) ...
-    assert two["params"] - one["params"] == 8 * 8
+    one = profile.profile_model(models.build("fd_irb", 2, **tiny("fd_irb", recursions=1)), (16, 16))
+    two = profile.profile_model(models.build("fd_irb", 2, **tiny("fd_irb", recursions=2)), (16, 16))
+    # A second call adds only gff_0's wider input in params (num_features^2) ...
+    nf = tiny("fd_irb")["num_features"]
+    assert two["params"] - one["params"] == nf * nf
     # ... but the whole block's work again in Multi-Adds: every block kernel weight
     # once per LR pixel (16*16), the attention 1x1 convs once (they see one pixel).
-    model = models.build("fd_irb", 2, recursions=1, **small)
+    model = models.build("fd_irb", 2, **tiny("fd_irb", recursions=1))
     block = [l for l in model.layers if l.name.startswith("block_") and l.weights]
     per_pixel = sum(int(l.kernel.shape.num_elements()) for l in block if "conv_du" not in l.name)
     pooled = sum(int(l.kernel.shape.num_elements()) for l in block if "conv_du" in l.name)
@@ -45,7 +46,7 @@ def test_shared_layer_counted_once_for_params_and_per_call_for_multi_adds():
 
 
 def test_multi_adds_scale_with_input_pixels():
-    model = models.build("rdn", 2, num_features=8, growth_rate=8, num_blocks=1, num_layers=1)
+    model = models.build("rdn", 2, **tiny("rdn"))
     small = profile.profile_model(model, (10, 10))["multi_adds"]
     big = profile.profile_model(model, (20, 10))["multi_adds"]
     assert big == 2 * small
@@ -67,8 +68,7 @@ def test_cli_table_and_set(capsys):
 
 @pytest.mark.parametrize("argv", [["--input", "320by180"], ["--model", "nope"], ["--model", "split", "--scale", "2"]])
 def test_cli_bad_input(argv, capsys):
-    with pytest.raises(SystemExit):
-        profile.main(argv)
+    assert profile.main(argv) == 2  # a user error: exit status 2 and one error line
     assert "error" in capsys.readouterr().err
 
 

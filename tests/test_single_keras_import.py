@@ -22,6 +22,17 @@ def test_only_keras_module_imports_keras():
     assert "TF_USE_LEGACY_KERAS" in (PACKAGE / "_keras.py").read_text()
 
 
+def test_tests_take_keras_from_keras_sr():
+    # A test importing `keras` itself would get Keras 3, whose layers tf_keras models refuse.
+    tests = Path(__file__).resolve().parent
+    offenders = [
+        path.name
+        for path in tests.rglob("*.py")
+        if path.name != Path(__file__).name and KERAS_IMPORT.search(path.read_text())
+    ]
+    assert offenders == []
+
+
 def test_keras_is_tf_keras_even_if_the_user_did_not_set_the_variable():
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     code = "from keras_sr._keras import keras, tf; print(keras.__name__, tf.keras.__name__)"
