@@ -208,7 +208,12 @@ def convert_model(
     def serve(lr):
         return model(lr, training=False)
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], model)
+    # The converter saves its trackable object first: the Keras model itself would be traced
+    # whole (every QAT wrapper's call), a holder of its variables alone gives the same file
+    # about 4x faster.
+    holder = tf.Module()
+    holder.model_variables = list(model.variables)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], holder)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if precision == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
