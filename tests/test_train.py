@@ -417,7 +417,8 @@ def test_bare_eval_name_resolves_under_data_root_then_keras_sr_data(data, tmp_pa
 def test_a_run_file_runs_and_a_run_record_replays_exactly(data, tmp_path, capsys):
     run_file = tmp_path / "run.json"
     run_file.write_text(json.dumps({
-        "command": "train", "model": "fd_irb", "scale": 4, "config": TINY, "train": str(data / "train"), "eval": str(data / "eval"),
+        "command": "train", "model": "fd_irb", "scale": 4, "config": TINY, "train": str(data / "train"),
+        "eval": str(data / "eval"),
         "output_dir": str(tmp_path / "x"), "epochs": 2, "steps_per_epoch": 2, "batch_size": 2, "patch_size": 8,
         "eval_max_images": 2, "lr_schedule": "cosine", "seed": 5, "quiet": True,
     }))

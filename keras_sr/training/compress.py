@@ -183,7 +183,9 @@ def optimize(
 
     options_record = {**fixed, **{k: o[k] for k in OPTIMIZE_DEFAULTS}}
     if saved is not None:
-        record = add_resume(saved, command_line, {}, tfmot=True)
+        changed = {k: (saved["options"].get(k), v) for k, v in options_record.items() if saved["options"].get(k) != v}
+        record = add_resume(saved, command_line, changed, tfmot=True)
+        record["options"] = options_record
     else:
         replay = replay_options({"weights": weights, "train": source.path, "eval": eval_source.path,
                                  "output_dir": folder.path, "prune": o["prune"], "qat": o["qat"], "steps": o["steps"],
@@ -209,7 +211,8 @@ def _run(folder, record, o, source, kept, eval_source, float_model, meta, weight
     from keras_sr.optimize.prune import sparsity_report
     from keras_sr.paths import portable_path
 
-    engine = Engine(folder, quiet=quiet, callbacks=callbacks, history=folder.read_history() if record["resumes"] else [])
+    history = folder.read_history() if record["resumes"] else []
+    engine = Engine(folder, quiet=quiet, callbacks=callbacks, history=history)
     if len(kept) < len(source):
         print(skipped_items_message(len(kept), len(source), o["patch_size"], meta["scale"]), flush=True)
     evaluate = Evaluator(eval_source, meta["scale"], o["eval_max_images"], eagerly=bool(o["run_eagerly"]))

@@ -104,8 +104,8 @@ class RunFolder:
             raise ValueError("`resume` and `force` exclude each other (--resume, --force).")
         saved = self.read_record()
         if saved is not None and saved.get("command", self.command) != self.command:
-            raise ValueError(f"`output_dir` '{self.path}' holds a `{saved['command']}` run, not a "
-                             f"`{self.command}` run; choose another folder (--output-dir).")
+            raise ValueError(f"`output_dir` '{self.path}' holds a run of `keras-sr {saved['command']}`, not of "
+                             f"`keras-sr {self.command}`; choose another folder (--output-dir).")
         if resume:
             if saved is None:
                 old = [name for name in self.legacy if (self.path / name).exists()]

@@ -17,6 +17,8 @@ runs it again. Flags given on the command line win over the file.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -27,8 +29,11 @@ __all__ = ["REPLAY_KEY", "PATH_KEYS", "load_run_config", "apply_config_file", "r
 #: The key of a run record (config.json) that holds its replayable options.
 REPLAY_KEY = "replay"
 #: Options holding paths: made portable in records, expanded when read back.
-PATH_KEYS = ("train", "eval", "weights", "init_weights", "output_dir", "data_root")
-OUTPUT_KEYS = ("output_dir",)
+PATH_KEYS = ("train", "eval", "weights", "init_weights", "output_dir", "data_root", "images_dir", "calibration",
+             "tflite", "output")
+OUTPUT_KEYS = ("output_dir", "output")
+# Flags whose values are paths, whatever their name.
+_PATH_METAVARS = ("PATH", "FILE", "DIR", "NAME_OR_PATH", "DIR_OR_H5")
 # Flags that say how to run, not what: never taken from a record's `replay`.
 _NOT_REPLAYED = ("resume", "force", "quiet", "verbose", "config_file")
 
@@ -64,7 +69,8 @@ def load_run_config(path, command=None) -> dict:
 
     Args:
         path: a .json, .yaml or .yml file.
-        command: "train" or "optimize": a run record of the other command is refused.
+        command: the subcommand reading it (train, optimize, prepare, convert): a file or
+            record whose "command" is another one is refused.
 
     Returns:
         {option: value}, paths expanded (`$KERAS_SR_DATA/...` -> the data root).
@@ -72,8 +78,8 @@ def load_run_config(path, command=None) -> dict:
     data = _read(path)
     recorded = data.get("command")
     if command is not None and recorded is not None and recorded != command:
-        kind = "the record of" if REPLAY_KEY in data else "a run file for"
-        raise ValueError(f"'{path}' is {kind} a `keras-sr {recorded}` run, not of `{command}`.")
+        kind = "the record of a" if REPLAY_KEY in data else "a run file for a"
+        raise ValueError(f"'{path}' is {kind} `keras-sr {recorded}` run, not `keras-sr {command}`.")
     if REPLAY_KEY in data:  # a run record
         data = data[REPLAY_KEY]
         if not isinstance(data, dict):
@@ -81,8 +87,11 @@ def load_run_config(path, command=None) -> dict:
     return {key: _expand(key, value) for key, value in data.items() if key != "command"}
 
 
-def _expand(key, value):
-    if key not in PATH_KEYS or not isinstance(value, str):
+def _expand(key, value, is_path=None):
+    """Paths to read: `$KERAS_SR_DATA/...` and repository-relative names expanded."""
+    if isinstance(value, list):
+        return [_expand(key, v, is_path) for v in value]
+    if not isinstance(value, str) or not (key in PATH_KEYS if is_path is None else is_path):
         return value
     if key in OUTPUT_KEYS and not value.startswith("$"):
         return value  # a folder to write: relative to the working folder, never redirected into the repository
@@ -100,60 +109,94 @@ def replay_options(options) -> dict:
     return out
 
 
-def _flag_actions(parser):
-    """{dest: action} of the parser's own (not deprecated) long flags that a file may set."""
-    actions = {}
+def _file_keys(parser):
+    """{key: action} a run file may use: each visible long flag with underscores
+    (`--steps-per-epoch` -> `steps_per_epoch`, `--int8` -> `int8`), and the dest of a flag
+    that takes a value (`--set` -> `config`)."""
+    keys = {}
     for action in parser._actions:
         if not action.option_strings or action.help == argparse.SUPPRESS:
             continue
         if action.dest in ("help", "verbose", "config_file"):
             continue
-        actions[action.dest] = action
-    return actions
+        for flag in action.option_strings:
+            if flag.startswith("--"):
+                keys.setdefault(flag[2:].replace("-", "_"), action)
+        if action.nargs != 0:
+            keys.setdefault(action.dest, action)
+    return keys
 
 
-def _given(value):
-    return value not in (None, False, [])
+_UNSET = object()
+
+
+def _given_on_command_line(parser, args):
+    """The dests the command line set (parsed again over a namespace of placeholders)."""
+    argv = getattr(args, "argv", None)
+    if argv is None:  # not from `run_main`: anything that is not its default counts as given
+        return {dest for dest, value in vars(args).items() if value != parser.get_default(dest)}
+    namespace = argparse.Namespace()
+    for action in parser._actions:
+        if action.dest != argparse.SUPPRESS:
+            setattr(namespace, action.dest, [] if isinstance(action, argparse._AppendAction) else _UNSET)
+    with contextlib.redirect_stderr(io.StringIO()):  # deprecation lines were printed on the first parse
+        parsed = parser.parse_args(list(argv), namespace=namespace)
+    return {dest for dest, value in vars(parsed).items() if value is not _UNSET and value != []}
 
 
 def apply_config_file(args, parser):
     """Fill `args` from the file of `--config` (dest `config_file`); flags given win.
 
-    Keys are checked against the parser: an unknown key, or a value of the wrong kind,
-    is a ValueError naming the file and the key. `config` (the model config) merges key
-    by key, `--set` winning. Returns the options read from the file.
+    Keys are the parser's long flags with underscores (or a valued flag's dest); an
+    unknown key, or a value of the wrong kind, is a ValueError naming the file and the
+    key. `config` (the model config, `--set`) merges key by key, `--set` winning. Paths
+    to read are expanded (`$KERAS_SR_DATA/...`). Returns the options read from the file.
     """
     path = getattr(args, "config_file", None)
     if not path:
         return {}
     command = parser.prog.split()[-1]
     options = load_run_config(path, command)
-    actions = _flag_actions(parser)
+    keys = _file_keys(parser)
+    given = _given_on_command_line(parser, args)
     for key, value in options.items():
-        action = actions.get(key)
+        action = keys.get(key)
         if action is None:
             raise ValueError(f"'{path}': unknown key {key!r} for `keras-sr {command}`. Keys are its long flags "
-                             f"with underscores: {sorted(actions)}")
-        current = getattr(args, key, None)
-        if key == "config":
+                             f"with underscores: {sorted(keys)}")
+        if isinstance(action, argparse._AppendAction):
             if isinstance(value, dict):
                 value = [f"{k}={v!r}" for k, v in value.items()]
             elif not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise ValueError(f"'{path}': `config` must be an object such as {{\"recursions\": 2}}. "
+                raise ValueError(f"'{path}': `{key}` must be an object such as {{\"recursions\": 2}}. "
                                  f"Received: {value!r}")
-            setattr(args, key, list(value) + list(current or []))
+            setattr(args, action.dest, list(value) + list(getattr(args, action.dest, None) or []))
             continue
-        if _given(current):
+        if action.dest in given:
             continue
-        setattr(args, key, _coerce(path, key, value, action))
+        value = _coerce(path, key, value, action)
+        if value is not _UNSET:
+            setattr(args, action.dest, value)
     return options
 
 
 def _coerce(path, key, value, action):
-    if action.nargs == 0:  # store_true / store_const flags
+    """`value` as the flag would store it; _UNSET for a flag the file leaves off."""
+    if action.nargs == 0:  # store_true, store_const, --x/--no-x
         if not isinstance(value, bool):
             raise ValueError(f"'{path}': `{key}` must be true or false. Received: {value!r}")
-        return (action.const if action.const is not None else True) if value else action.default
+        if isinstance(action, argparse.BooleanOptionalAction):
+            return value != key.startswith("no_")
+        return action.const if value else _UNSET
+    if action.nargs in ("+", "*") or isinstance(action.nargs, int):
+        values = value if isinstance(value, list) else [value]
+        return [_coerce_one(path, key, v, action) for v in values]
+    return _coerce_one(path, key, value, action)
+
+
+def _coerce_one(path, key, value, action):
+    if action.metavar in _PATH_METAVARS:
+        value = _expand(key, value, is_path=True)
     if isinstance(value, str) and action.type is not None:
         try:
             value = action.type(value)
