@@ -405,10 +405,11 @@ def test_bare_eval_name_resolves_under_data_root_then_keras_sr_data(data, tmp_pa
     monkeypatch.delenv("KERAS_SR_DATA", raising=False)
     assert main(argv + ["--data-root", str(root), "--output-dir", str(tmp_path / "a")]) == 0
     assert json.loads((tmp_path / "a" / "history.json").read_text())[0]["psnr"] > 10
+    capsys.readouterr()
+    # Without --data-root: $KERAS_SR_DATA (the set resolves; the next check, of --init-weights, stops the run).
     monkeypatch.setenv("KERAS_SR_DATA", str(root))
-    assert main(argv + ["--output-dir", str(tmp_path / "b")]) == 0
-    record = json.loads((tmp_path / "b" / "config.json").read_text())
-    assert record["eval_path"] == "$KERAS_SR_DATA/Tiny5"  # portable: no machine path in the record
+    err = _error(capsys, argv + ["--output-dir", str(tmp_path / "b"), "--init-weights", str(tmp_path / "no.h5")])
+    assert "`init_weights` file not found" in err and "Tiny5" not in err
     monkeypatch.delenv("KERAS_SR_DATA")
     err = _error(capsys, argv + ["--output-dir", str(tmp_path / "c"), "--data-root", str(tmp_path)])
     assert "'Tiny5' not found" in err and not (tmp_path / "c").exists()
