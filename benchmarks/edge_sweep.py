@@ -89,7 +89,7 @@ def train_stage(names):
         if history.exists() and len(json.loads(history.read_text())) >= BUDGET["epochs"]:
             continue
         cmd = [sys.executable, "-m", "keras_sr.train", "--model", "fd_irb", "--scale", 4, *set_args(CANDIDATES[name])]
-        cmd += ["--train", TRAIN_H5, "--eval", DATA / "Set5", "--outputs-dir", out, "--verbose", 2]
+        cmd += ["--train", TRAIN_H5, "--eval", DATA / "Set5", "--output-dir", out]
         for key, value in BUDGET.items():
             cmd += [f"--{key.replace('_', '-')}", value]
         cmd += ["--resume"] if (out / "config.json").exists() else []
@@ -103,23 +103,23 @@ def measure_stage(names):
         row = results.setdefault(name, {})
         weights = out / "best.weights.h5"
         if "params" not in row:
-            row.update(run_json([sys.executable, "-m", "keras_sr.profile", "--model", "fd_irb", *set_args(CANDIDATES[name]), "--json"]))
+            row.update(run_json([sys.executable, "-m", "keras_sr", "profile", "--model", "fd_irb", *set_args(CANDIDATES[name]), "--json"]))
             row.pop("stages", None)
         if "float" not in row:
-            row["float"] = run_json([sys.executable, "-m", "keras_sr.evaluate", "--weights", weights, "--datasets", "Set5", "Set14", "--data-root", DATA, "--json"])
+            row["float"] = run_json([sys.executable, "-m", "keras_sr", "evaluate", "--weights", weights, "--eval", "Set5", "Set14", "--data-root", DATA, "--json"])
         for kind, source in (("ptq", weights), ("qat", out / "qat" / "optimized.weights.h5")):
             if kind == "qat" and name not in QAT_FOR:
                 continue
             if kind == "qat" and not source.exists():
                 run([sys.executable, "-m", "keras_sr.optimize", "--weights", weights, "--qat", "--steps", QAT_STEPS,
-                     "--train", TRAIN_H5, "--eval", DATA / "Set5", "--outputs-dir", out / "qat", "--lr", 1e-4])
+                     "--train", TRAIN_H5, "--eval", DATA / "Set5", "--output-dir", out / "qat", "--lr", 1e-4])
             tflite = out / f"{kind}_int8.tflite"
             if not tflite.exists():
                 run([sys.executable, "-m", "keras_sr.convert", "--weights", source, "--int8", "--calibration", TRAIN_H5,
                      "--calibration-samples", CALIBRATION_SAMPLES, "-o", tflite])
             if kind not in row:
-                row[kind] = run_json([sys.executable, "tflite/benchmark.py", tflite, "--threads", 2, "--input", "320x180",
-                                      "--runs", 5, "--datasets", "Set5", "Set14", "--data-root", DATA, "--json"])
+                row[kind] = run_json([sys.executable, "tflite/benchmark.py", "--tflite", tflite, "--num-threads", 2, "--input", "320x180",
+                                      "--runs", 5, "--eval", "Set5", "Set14", "--data-root", DATA, "--json"])
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "edge_sweep.json").write_text(json.dumps(results, indent=2))
     return results
@@ -131,7 +131,8 @@ def latency_stage(names):
     for name in names:
         tflite = RUNS / slug(name) / "ptq_int8.tflite"
         if name in results and tflite.exists():
-            timing = run_json([sys.executable, "tflite/benchmark.py", tflite, "--threads", 2, "--input", "320x180", "--runs", 10, "--json"])
+            timing = run_json([sys.executable, "tflite/benchmark.py", "--tflite", tflite, "--num-threads", 2, "--input", "320x180", "--runs", 10,
+                               "--json"])
             results[name]["latency"] = timing["latency_ms"]
     (RESULTS / "edge_sweep.json").write_text(json.dumps(results, indent=2))
     return results

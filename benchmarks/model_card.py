@@ -119,7 +119,10 @@ def training_summary(run_dir):
 
 
 def qat_summary(run_dir):
-    record = json.loads((Path(run_dir) / "run.json").read_text())
+    run_dir = Path(run_dir)
+    # Optimize runs write config.json; runs made before the one run engine wrote run.json.
+    record_file = run_dir / "config.json" if (run_dir / "config.json").is_file() else run_dir / "run.json"
+    record = json.loads(record_file.read_text())
     return portable({"run": portable_path(run_dir), "command_line": record.get("command_line"), "record": {
         k: record[k] for k in ("options", "eval", "steps", "wall_time_s") if k in record}})
 

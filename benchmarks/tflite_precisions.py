@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_sr import checkpoints, models, port, profile
-from keras_sr.cli_utils import parse_size
+from keras_sr.cli.common import parse_wxh
 from keras_sr.convert import convert_model, verify
 from keras_sr.fileio import write_text
 from keras_sr.lite import TFLiteSR
@@ -64,9 +64,9 @@ def time_runs(predict, x, runs, warmup=1):
     return float(np.median(times) * 1000)
 
 
-def measure(name, input_size, runs):
+def measure(name, input_hw, runs):
     model, weights = load(name)
-    width, height = input_size
+    height, width = input_hw
     # Trainable layers only (the paper's convention; profile counts the fixed bicubic conv apart).
     macs = profile.profile_model(model, input_hw=(height, width))["multi_adds"]
     x = np.random.default_rng(0).random((1, height, width, 3), dtype=np.float32)
@@ -121,7 +121,7 @@ def main(argv=None):
     results = {r["model"]: r for r in json.loads(path.read_text())} if path.exists() else {}
     for name in args.models:
         print(f"measuring {name} ...", flush=True)
-        results[name] = measure(name, parse_size(args.input), args.runs)
+        results[name] = measure(name, parse_wxh(args.input), args.runs)
         RESULTS.mkdir(parents=True, exist_ok=True)
         write_text(path, json.dumps(list(results.values()), indent=2))
         write_text(RESULTS / "tflite_precisions.md", table(results.values()))

@@ -22,6 +22,7 @@ import json
 from pathlib import Path
 
 from keras_sr._keras import keras, tf
+from keras_sr.profile import describe_params
 from keras_sr.training.engine import Engine, Evaluator, Phase
 from keras_sr.training.options import (
     MIXED_PRECISIONS,
@@ -350,7 +351,7 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
         if chief:
             folder.write_record(record)
 
-        engine.say(f"Training {name} x{scale} ({net.count_params():,} parameters) for epochs "
+        engine.say(f"Training {name} x{scale} ({describe_params(net)}) for epochs "
                    f"{initial_epoch + 1}..{o['epochs']}, {o['steps_per_epoch']} steps of {o['batch_size']} "
                    f"patches {o['patch_size']}x{o['patch_size']} on {strategy.num_replicas_in_sync} replica(s); "
                    f"{o['epochs'] * o['steps_per_epoch']} steps in all; run folder {output_dir}")
