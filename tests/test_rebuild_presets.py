@@ -4,7 +4,8 @@ For each preset, the config files its card lists (`keras_sr/pretrained/configs/`
 replayed in order through `keras-sr SUB --config FILE`, from one working folder, with
 flags that make each stage tiny: prepare reads two images, train runs 1 epoch of 2
 steps, optimize 2 steps, convert calibrates on 2 patches and checks 1 image. The chain
-must end in an int8 file of the preset's network and scale. Slow (minutes per preset):
+must end in an int8 file of the preset's network and scale. The default suite rebuilds
+the default preset (fd_irb_edge_x4, about 20 s); the other three take 35-50 s each and
 run with `pytest -m slow tests/test_rebuild_presets.py`.
 """
 import json
@@ -15,7 +16,8 @@ import pytest
 from keras_sr import presets
 from keras_sr.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow
+# The default preset's chain runs in every suite; the others are slow.
+IN_DEFAULT_SUITE = presets.default(4).name
 
 # Flags given after `--config FILE`: they win over the file.
 TINY = {
@@ -45,7 +47,8 @@ def workdir(tmp_path, data_root, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("name", presets.names())
+@pytest.mark.parametrize("name", [name if name == IN_DEFAULT_SUITE else pytest.param(name, marks=pytest.mark.slow)
+                                  for name in presets.names()])
 def test_preset_rebuilds_from_its_stage_configs(name, workdir):
     from keras_sr import checkpoints
     from keras_sr.cli import main
