@@ -75,8 +75,7 @@ def make_parser(command, description, epilog=None):
     text = EXIT_CODES if not epilog else f"{epilog}\n\n{EXIT_CODES}"
     parser = argparse.ArgumentParser(prog=f"keras-sr {command}", description=description, epilog=text,
                                      formatter_class=_Formatter, allow_abbrev=False)
-    parser.add_argument("--verbose", nargs="?", const=True, default=False, metavar="",
-                        help="show TensorFlow's log lines and full tracebacks")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines and full tracebacks")
     return parser
 
 
@@ -275,6 +274,16 @@ def _message(error):
     return str(error) or type(error).__name__
 
 
+def _legacy_verbose_level(argv):
+    """Removes an old `--verbose 0|1|2` (a progress level) from `argv` (in place); returns the level or None."""
+    for i, item in enumerate(argv[:-1]):
+        if item == "--verbose" and argv[i + 1] in ("0", "1", "2"):
+            level = argv[i + 1]
+            del argv[i:i + 2]
+            return level
+    return None
+
+
 def run_main(build_parser, run, argv=None):
     """Parse `argv`, call `run(args, parser)`, and turn what happens into an exit code.
 
@@ -285,20 +294,18 @@ def run_main(build_parser, run, argv=None):
     """
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    legacy_level = _legacy_verbose_level(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a parser error (2): returned, so callers get an int
         return int(exit_.code or 0)
-    verbose = args.verbose
-    if isinstance(verbose, str):
+    if legacy_level is not None:
         # `--verbose 0|1|2` was train's progress level; quiet is now --quiet.
-        if verbose not in ("0", "1", "2"):
-            parser.error(f"--verbose takes no value. Received: --verbose {verbose}")
-        print(f"{parser.prog}: warning: `--verbose {verbose}` is deprecated; progress is on by default, "
+        print(f"{parser.prog}: warning: `--verbose {legacy_level}` is deprecated; progress is on by default, "
               "--quiet turns it off, and --verbose alone shows TensorFlow's logs and tracebacks.", file=sys.stderr)
-        if verbose == "0" and hasattr(args, "quiet"):
+        if legacy_level == "0" and hasattr(args, "quiet"):
             args.quiet = True
-        args.verbose = verbose = False
+    verbose = args.verbose
     previous = os.environ.get("KERAS_SR_VERBOSE")
     if verbose:  # read by keras_sr._keras when TensorFlow is first imported
         os.environ["KERAS_SR_VERBOSE"] = "1"
