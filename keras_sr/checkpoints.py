@@ -10,6 +10,10 @@ from pathlib import Path
 
 from keras_sr import models
 from keras_sr.fileio import atomic_output, write_text
+from keras_sr.validation import check_sha256, sha256_file
+
+#: The first bytes of every HDF5 file (at offset 0 in the files Keras writes).
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 SUFFIX = ".weights.h5"
 
@@ -46,8 +50,51 @@ def save_model_weights(model, path, meta, overwrite=True):
         model = keras.Model(model.inputs, model.outputs, name=model.name)
     with atomic_output(path, suffix=SUFFIX) as tmp:  # the suffix makes Keras write HDF5
         model.save_weights(tmp)
-    atomic_write_text(sidecar_path(path), json.dumps({"qat": False, "pruned": False, **meta}, indent=2))
+        digest = sha256_file(tmp)
+    # The hash is checked by load_model: a corrupted or replaced weights file is refused.
+    record = {"qat": False, "pruned": False, **meta, "sha256": digest}
+    atomic_write_text(sidecar_path(path), json.dumps(record, indent=2))
     return path
+
+
+def check_weights_file(path, name="weights"):
+    """`path` as a Path to an existing HDF5 file; a missing, empty, truncated or non-HDF5 file is named."""
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "missing"
+        raise FileNotFoundError(f"`{name}` file '{path}' does not exist ({what}).")
+    with open(path, "rb") as f:
+        head = f.read(len(HDF5_SIGNATURE))
+    if head != HDF5_SIGNATURE:
+        got = "an empty file" if not head else f"a file starting with {head[:8]!r}"
+        raise ValueError(f"`{name}` file '{path}' is not an HDF5 weights file (.weights.h5): expected the HDF5 "
+                         f"signature, received {got}.")
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            f.visit(lambda _: None)
+    except (OSError, RuntimeError, ValueError, KeyError) as e:
+        raise ValueError(f"`{name}` file '{path}' is a damaged HDF5 file (truncated or corrupt): {e}") from e
+    return path
+
+
+def load_weights_into(model, path, name="weights", describe=None, verify=True):
+    """`model.load_weights(path)` with the file checked first and any reading error naming the file.
+
+    With `verify`, a sidecar that records a SHA-256 must match the file.
+    """
+    path = check_weights_file(path, name)
+    if verify:
+        meta = read_meta(path)
+        if meta:
+            check_sha256(path, meta.get("sha256"), sidecar_path(path))
+    try:
+        model.load_weights(str(path))
+    except (ValueError, KeyError, OSError, RuntimeError, TypeError) as error:
+        what = describe or f"model {model.name!r}"
+        raise ValueError(f"`{name}` file '{path}' does not fit {what}: {type(error).__name__}: {error}") from error
+    return model
 
 
 def read_meta(weights_path):
@@ -55,7 +102,21 @@ def read_meta(weights_path):
     side = sidecar_path(weights_path)
     if not side.is_file():
         return None
-    return json.loads(side.read_text())
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"Sidecar '{side}' of weights file '{weights_path}' is not valid JSON: {e}") from e
+    if not isinstance(meta, dict):
+        raise ValueError(f"Sidecar '{side}' of weights file '{weights_path}' must hold a JSON object. "
+                         f"Received: {type(meta).__name__}")
+    missing = [key for key in ("model", "scale") if key not in meta]
+    if missing:
+        raise ValueError(f"Sidecar '{side}' of weights file '{weights_path}' lacks the key(s) {missing}; expected "
+                         "at least {\"model\": NAME, \"scale\": S, \"config\": {...}}.")
+    if not isinstance(meta.get("config", {}), dict):
+        raise ValueError(f"Sidecar '{side}': \"config\" must be a JSON object. "
+                         f"Received: config={meta['config']!r}")
+    return meta
 
 
 def load_model(weights_path, name=None, scale=None, config=None):
@@ -64,10 +125,10 @@ def load_model(weights_path, name=None, scale=None, config=None):
     `name`, `scale` and `config` are needed only when the file has no sidecar
     (for example weights written by `keras_sr.port`); when both exist they must agree.
     """
-    weights_path = Path(weights_path)
-    if not weights_path.is_file():
-        raise FileNotFoundError(f"Weights file not found: {weights_path}")
+    weights_path = check_weights_file(weights_path)
     meta = read_meta(weights_path) or {}
+    if meta:
+        check_sha256(weights_path, meta.get("sha256"), sidecar_path(weights_path))
     if meta:
         for key, given in (("model", name), ("scale", scale)):
             if given is not None and given != meta[key]:
@@ -88,12 +149,7 @@ def load_model(weights_path, name=None, scale=None, config=None):
 
         # "qat_scheme": "prune_preserve" for pruning-preserving QAT (weights differ).
         model = quantize_model(model, scheme=meta.get("qat_scheme", "default"))
-    try:
-        model.load_weights(str(weights_path))
-    except (ValueError, KeyError) as error:
-        raise ValueError(
-            f"{weights_path} does not fit model {name!r} at x{scale} with config {config or {}}: {error}"
-        ) from error
+    load_weights_into(model, weights_path, verify=False, describe=f"model {name!r} at x{scale} with config {config or {}}")
     if meta.get("qat") and meta.get("qat_scheme") == "prune_preserve":
         from keras_sr.optimize.qat import restore_sparsity_masks
 

@@ -28,6 +28,7 @@ record `OUT.json` (command line, versions, report).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -624,6 +625,8 @@ def convert(
         "calibration_samples": calibration_samples if precision == "int8" else None,
         "versions": _versions(),
         "report": report,
+        # Checked by TFLiteSR when it loads the file: a corrupted or replaced model is refused.
+        "sha256": hashlib.sha256(data).hexdigest(),
     }
     text = json.dumps(_json_safe(record), indent=2)
     if not report["ok"]:

@@ -24,12 +24,13 @@ How close tiled output is to whole-image output, per network: docs/tiling.md.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keras_sr.data.imageio import list_images, read_image, to_uint8, write_image
+from keras_sr.data.imageio import is_16bit, list_images, read_image, to_uint8, write_image
 from keras_sr.lite.tiling import upscale_tiled
 
 __all__ = [
@@ -192,10 +193,17 @@ def _list_inputs(inputs):
 
 
 def _check_readable(path):
+    from keras_sr.data.imageio import bomb_message, check_still
+
     try:
         with Image.open(path) as im:
             im.size  # noqa: B018 - opening parses the header
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            if min(im.size) < 1:
+                raise ValueError(f"Image file '{path}' is empty ({im.size[0]}x{im.size[1]} pixels).")
+            check_still(im, path)
+    except Image.DecompressionBombError as e:
+        raise ValueError(bomb_message(path, e)) from e
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"Cannot read image file '{path}': {e}") from e
 
 
@@ -265,12 +273,12 @@ def upscale_files(
     Returns:
         The list of written paths.
     """
-    from keras_sr.validation import check_int, check_optional_int
+    from keras_sr.validation import check_int, check_num_threads
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     overlap = check_int(overlap, "overlap", 0)
-    check_optional_int(num_threads, "num_threads", 1)
+    check_num_threads(num_threads)
     if tile is not None:
         check_int(tile, "tile", 1)
         if tile <= 2 * overlap:
@@ -292,6 +300,8 @@ def upscale_files(
     written = []
     for src, dst in iterator:
         rgb, alpha, mode = read_image(src)
+        if is_16bit(src):
+            print(f"note: '{src}' has more than 8 bits per sample; '{dst}' is written with 8.", file=sys.stderr)
         sr, sr_alpha = upscale_image(predictor, rgb, alpha, tile=tile, overlap=overlap)
         written.append(write_image(dst, sr, sr_alpha, mode=mode, overwrite=force))
     return written

@@ -6,10 +6,16 @@ names flags. Each check returns the value (converted where that is safe).
 """
 from __future__ import annotations
 
+import hashlib
 import numbers
+import os
 from pathlib import Path
 
-__all__ = ["check_int", "check_number", "check_choice", "check_file", "check_optional_int"]
+__all__ = ["check_int", "check_number", "check_choice", "check_file", "check_optional_int", "max_num_threads",
+           "check_num_threads", "check_pixels", "sha256_file", "check_sha256"]
+
+#: Interpreter threads allowed per CPU: more only oversubscribes, and a huge count crashes the runtime.
+THREADS_PER_CPU = 4
 
 
 def check_int(value, name, minimum=None, maximum=None) -> int:
@@ -71,3 +77,55 @@ def check_file(path, name, suffixes=None) -> Path:
     if suffixes and not any(p.name.lower().endswith(s) for s in suffixes):
         raise ValueError(f"`{name}` must be a {' or '.join(suffixes)} file. Received: {name}='{p}'")
     return p
+
+
+def max_num_threads() -> int:
+    """The most interpreter threads accepted: THREADS_PER_CPU x the CPUs of this machine (at least 4)."""
+    return max(THREADS_PER_CPU * (os.cpu_count() or 1), 4)
+
+
+def check_num_threads(value, name="num_threads"):
+    """None, or an int in [1, max_num_threads()]."""
+    return check_optional_int(value, name, 1, max_num_threads())
+
+
+def check_pixels(x, name):
+    """Refuses NaN / infinite pixels and float input that is clearly 0-255 rather than 0-1.
+
+    `x` is a float array meant to hold values in [0, 1]; a little over- or undershoot
+    (from an SR model's output fed back, for example) is allowed.
+    """
+    import numpy as np
+
+    x = np.asarray(x)
+    if x.size == 0 or not np.issubdtype(x.dtype, np.floating):
+        return x
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise ValueError(f"`{name}` must hold finite values in [0, 1]. Received: {bad} NaN or infinite "
+                         f"value(s) (shape={x.shape})")
+    if hi > 2.0 or lo < -1.0:
+        hint = " (it looks like 0-255: divide by 255)" if hi > 2.0 else ""
+        raise ValueError(f"`{name}` must hold values in [0, 1]{hint}. Received: values in [{lo:g}, {hi:g}]")
+    return x
+
+
+def sha256_file(path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sha256(path, expected, sidecar):
+    """Refuses `path` when its SHA-256 differs from `expected` (the hash its sidecar records)."""
+    if expected is None:
+        return
+    actual = sha256_file(path)
+    if actual != str(expected).lower():
+        raise ValueError(f"Model file '{path}' does not match its sidecar '{sidecar}': the sidecar records "
+                         f"sha256 {expected}, the file has sha256 {actual}. The file is corrupt or was replaced; "
+                         "restore it, or rewrite it with the tool that made it.")

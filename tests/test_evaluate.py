@@ -150,7 +150,7 @@ def test_errors(root, tmp_path, capsys):
     common = ["--data-root", str(root), "--eval", "Tiny"]
     assert "name what to evaluate" in _error(capsys, ["--scale", "4", *common])
     assert "not a preset" in _error(capsys, ["--model", "fd_irb", "--scale", "4", *common])
-    assert "Weights file not found" in _error(capsys, ["--weights", str(tmp_path / "no.weights.h5"), *common])
+    assert "does not exist" in _error(capsys, ["--weights", str(tmp_path / "no.weights.h5"), *common])
     model = models.build("fd_irb", 4, **TINY)
     weights = save_model_weights(model, tmp_path / "w.weights.h5", {"model": "fd_irb", "scale": 4, "config": TINY})
     err = _error(capsys, ["--model", "rdn", "--weights", str(weights), *common])

@@ -230,12 +230,29 @@ def add_resume(parser):
     parser.add_argument("--resume", action="store_true", help="continue the run in --output-dir")
 
 
+def _num_threads(text):
+    from keras_sr.validation import max_num_threads
+
+    most = max_num_threads()
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 1 <= value <= most:
+        raise argparse.ArgumentTypeError(f"expected an integer in [1, {most}] ({os.cpu_count() or 1} CPUs here; "
+                                         f"more threads only oversubscribe). Received: {text!r}")
+    return value
+
+
+_num_threads.__name__ = "thread count"
+
+
 def add_num_threads(parser, default=None):
     cpus = os.cpu_count() or 1
-    parser.add_argument("--num-threads", type=_positive_int, default=default, metavar="N",
+    parser.add_argument("--num-threads", type=_num_threads, default=default, metavar="N",
                         help=f"TFLite interpreter threads (default: {default or 'the runtime default'}; "
                              f"this machine has {cpus} CPUs)")
-    deprecated(parser, "--threads", "--num-threads", "num_threads", type=_positive_int)
+    deprecated(parser, "--threads", "--num-threads", "num_threads", type=_num_threads)
 
 
 def add_xnnpack(parser):

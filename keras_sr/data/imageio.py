@@ -23,7 +23,7 @@ from keras_sr.fileio import atomic_output
 from keras_sr.metrics import to_uint8
 
 __all__ = ["IMAGE_SUFFIXES", "is_image_file", "list_images", "load_image", "read_image", "write_image",
-           "side_by_side", "to_uint8", "MODES"]
+           "side_by_side", "to_uint8", "MODES", "is_16bit"]
 
 #: Suffixes of the image files read from folders (compared case-insensitively).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -86,10 +86,43 @@ def _open(path, decode):
         raise FileNotFoundError(f"Image file '{path}' does not exist.")
     try:
         with Image.open(path) as im:
+            check_still(im, path)
             im.load()
             return decode(im, path)
+    except Image.DecompressionBombError as e:
+        raise ValueError(bomb_message(path, e)) from e
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"Cannot read image file '{path}': {e}") from e
+
+
+def bomb_message(path, error):
+    """The one message for a decompression bomb: the file, its pixel count and Pillow's limit."""
+    import re
+
+    numbers = [int(n) for n in re.findall(r"\d+", str(error))]
+    count = f"{numbers[0]:,} pixels" if numbers else "too many pixels"
+    limit = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
+    return (f"Image file '{path}' declares {count}, more than the {limit:,} allowed (a possible decompression "
+            "bomb); keras-sr refuses it rather than fill memory." if limit else
+            f"Image file '{path}' declares {count} (a possible decompression bomb); keras-sr refuses it.")
+
+
+def check_still(im, path):
+    """Refuses an animated (or multi-page) image: only its first frame would be upscaled."""
+    frames = getattr(im, "n_frames", 1)
+    if getattr(im, "is_animated", False) or frames > 1:
+        raise ValueError(f"Image file '{path}' is animated or multi-page ({frames} frames, {im.format}); keras-sr "
+                         "upscales still images only. Extract the frames first (for example with ffmpeg) and "
+                         "upscale them as a folder.")
+
+
+def is_16bit(path) -> bool:
+    """True when `path` holds a 16-bit (or 32-bit integer / float) image, which the outputs reduce to 8 bits."""
+    try:
+        with Image.open(path) as im:
+            return im.mode in _16BIT_MODES or im.mode in ("I", "F")
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        return False
 
 
 def read_image(path):

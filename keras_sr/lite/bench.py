@@ -22,7 +22,7 @@ except ImportError:  # Windows
 from keras_sr.lite.runtime import TFLiteSR
 from keras_sr.paths import data_root as default_data_root
 from keras_sr.scoring import batch_predictor, score_sets
-from keras_sr.validation import check_int, check_optional_int
+from keras_sr.validation import check_int, check_num_threads, check_optional_int
 
 __all__ = ["benchmark", "format_report", "default_data_root", "DEFAULT_INPUT_HW"]
 
@@ -36,6 +36,32 @@ def _rss_bytes():
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+# Float32 values held per LR pixel besides input and output: a few live activation
+# tensors of the edge models' 64 channels (an upper estimate; int8 models use a quarter).
+_ACTIVATION_FLOATS_PER_PIXEL = 8 * 64
+
+
+def _estimated_bytes(h, w, channels, scale):
+    """A rough upper estimate of the memory one benchmark at LR size h x w needs, in bytes."""
+    per_pixel = 4 * (channels + 2 * channels * scale * scale + _ACTIVATION_FLOATS_PER_PIXEL)
+    return 2 * int(h) * int(w) * per_pixel
+
+
+def _available_bytes():
+    """Memory available to a new allocation (Linux MemAvailable, else physical memory), or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
         return None
 
 
@@ -82,7 +108,7 @@ def benchmark(
         gmacs_per_s (multi_adds / median latency), datasets ({name: {images, psnr,
         ssim, process_time_s}}; empty without `datasets`), versions.
     """
-    num_threads = check_optional_int(num_threads, "num_threads", 1)
+    num_threads = check_num_threads(num_threads)
     runs = check_int(runs, "runs", 1)
     warmup = check_int(warmup, "warmup", 0)
     eval_max_images = check_optional_int(eval_max_images, "eval_max_images", 1)
@@ -109,6 +135,13 @@ def benchmark(
             f"model file '{model_path}' has a fixed input shape {model.input_shape}."
         )
 
+    need, available = _estimated_bytes(h, w, model.channels, model.scale), _available_bytes()
+    if available is not None and need > available:
+        raise ValueError(
+            f"`input_hw`={(h, w)} needs about {need / 2**30:.1f} GiB (input, output and the interpreter's "
+            f"activations, twice: timing and the Multi-Adds count); this machine has {available / 2**30:.1f} GiB "
+            "available. Benchmark a smaller input size."
+        )
     x = np.random.default_rng(0).random((h, w, model.channels), dtype=np.float32)
     for _ in range(warmup):
         model.predict(x)

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from keras_sr.validation import check_int
+from keras_sr.validation import check_int, check_num_threads, check_pixels, check_sha256
 
 try:  # ai-edge-litert is a base dependency; fail with a useful message when it is missing.
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -55,13 +55,15 @@ class TFLiteSR:
                 "keras_sr.lite needs the ai-edge-litert package: `pip install ai-edge-litert`. "
                 f"Import failed with: {_IMPORT_ERROR}"
             )
-        if num_threads is not None:
-            num_threads = check_int(num_threads, "num_threads", 1)
+        num_threads = check_num_threads(num_threads)
         self.model_path = os.fspath(model_path)
         self.num_threads = num_threads
         self.use_xnnpack = bool(use_xnnpack)
         if not os.path.isfile(self.model_path):
             raise FileNotFoundError(f"Model file '{self.model_path}' does not exist.")
+        self.sidecar = read_sidecar(self.model_path)
+        if self.sidecar is not None:  # written by keras-sr convert: the file must be the one it recorded
+            check_sha256(self.model_path, self.sidecar.get("sha256"), sidecar_path(self.model_path))
         self._interpreter = self._make_interpreter(delegates=self.use_xnnpack, num_threads=num_threads)
 
         inp = self._interpreter.get_input_details()
@@ -77,6 +79,13 @@ class TFLiteSR:
             raise ValueError(
                 f"Model file '{self.model_path}' must take an NHWC image batch (4-D input). "
                 f"Received input shape {tuple(sig)}."
+            )
+        out_sig = [int(d) for d in self._out["shape_signature"]]
+        if len(out_sig) != 4 or sig[3] not in (1, 3, 4) or out_sig[3] != sig[3]:
+            raise ValueError(
+                f"Model file '{self.model_path}' is not an image-to-image model: expected an NHWC image in and "
+                f"out with the same 1, 3 or 4 channels. Received: input shape {tuple(sig)}, output shape "
+                f"{tuple(out_sig)}."
             )
         self._signature = sig
         self._dynamic = sig[1] < 0 or sig[2] < 0
@@ -177,6 +186,9 @@ class TFLiteSR:
                 f"`lr` must be a float array with values in [0, 1]. Received: dtype={x.dtype} "
                 "(divide uint8 images by 255 first)."
             )
+        if min(x.shape[-3:-1]) < 1:
+            raise ValueError(f"`lr` is an empty image: it must be at least 1x1 pixels. Received: shape={x.shape}")
+        check_pixels(x, "lr")
         if not batched:
             x = x[None]
         shape = tuple(int(d) for d in x.shape)
@@ -190,7 +202,10 @@ class TFLiteSR:
                 f"tile={self.fixed_size}, or convert the model with a dynamic input shape."
             )
         self._interpreter.set_tensor(self._in["index"], _quantize(x, self.input_dtype, self.input_quantization))
-        self._interpreter.invoke()
+        try:
+            self._interpreter.invoke()
+        except RuntimeError as e:
+            raise self._runtime_error(e, f"running it on an input of shape {shape}") from e
         y = _dequantize(self._interpreter.get_tensor(self._out["index"]), self.output_quantization)
         return y if batched else y[0]
 
@@ -254,12 +269,29 @@ class TFLiteSR:
             )
         except ValueError as e:
             raise ValueError(f"Cannot load model file '{self.model_path}' as a TFLite model: {e}") from e
+        except RuntimeError as e:
+            raise self._runtime_error(e, "loading it") from e
+
+    def _runtime_error(self, error, doing):
+        """The interpreter's RuntimeError as a ValueError naming the file (and Flex ops when they are the cause)."""
+        text = str(error).strip().splitlines()
+        first = text[0] if text else type(error).__name__
+        if "Select TensorFlow op" in str(error) or "Flex" in str(error):
+            return ValueError(
+                f"Model file '{self.model_path}' uses TensorFlow (Flex / Select TF) ops, which the LiteRT "
+                "interpreter does not run; convert it with built-in ops only (keras-sr convert does). "
+                f"The interpreter said: {first}"
+            )
+        return ValueError(f"Model file '{self.model_path}' failed in the TFLite interpreter while {doing}: {first}")
 
     def _allocate(self, shape):
         it = self._interpreter
         if self._dynamic or self._signature[0] < 0:
             it.resize_tensor_input(self._in["index"], list(shape), strict=False)
-        it.allocate_tensors()
+        try:
+            it.allocate_tensors()
+        except RuntimeError as e:
+            raise self._runtime_error(e, f"allocating it for an input of shape {tuple(shape)}") from e
         self._alloc_shape = tuple(shape)
 
     def _check_size(self, h, w):
@@ -288,10 +320,13 @@ class TFLiteSR:
         shape = [1, h, w, self.channels]
         if self._dynamic or self._signature[0] < 0:
             it.resize_tensor_input(self._in["index"], shape, strict=False)
-        it.allocate_tensors()
         zero = _quantize(np.zeros(shape, np.float32), self.input_dtype, self.input_quantization)
-        it.set_tensor(self._in["index"], zero)
-        it.invoke()
+        try:
+            it.allocate_tensors()
+            it.set_tensor(self._in["index"], zero)
+            it.invoke()
+        except RuntimeError as e:
+            raise self._runtime_error(e, f"running it on an input of shape {tuple(shape)}") from e
         return it
 
     def _infer_scale(self) -> int:
@@ -301,7 +336,11 @@ class TFLiteSR:
         else:
             h, w = self.fixed_size or _PROBE_HW
             it = self._run_analysis(h, w)
-            oh, ow = (int(d) for d in it.get_tensor(self._out["index"]).shape[1:3])
+            out_shape = it.get_tensor(self._out["index"]).shape
+            if len(out_shape) != 4:
+                raise ValueError(f"Model file '{self.model_path}' is not an image-to-image model: its output has "
+                                 f"shape {tuple(out_shape)}, expected (1, H, W, C).")
+            oh, ow = (int(d) for d in out_shape[1:3])
         if oh % h or ow % w or oh // h != ow // w:
             raise ValueError(
                 f"Model file '{self.model_path}' is not an integer-scale SR model: "
@@ -330,6 +369,29 @@ class TFLiteSR:
         if not act and self.input_dtype in ints:
             return "int8"
         return "float32"
+
+
+def sidecar_path(model_path):
+    """The record keras-sr convert writes beside a model: `model.tflite` -> `model.tflite.json`."""
+    return os.fspath(model_path) + ".json"
+
+
+def read_sidecar(model_path):
+    """The record beside `model_path` as a dict, or None when there is none; a malformed one is named."""
+    import json
+
+    side = sidecar_path(model_path)
+    if not os.path.isfile(side):
+        return None
+    try:
+        with open(side, encoding="utf-8") as f:
+            record = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"Sidecar '{side}' of model file '{model_path}' is not valid JSON: {e}") from e
+    if not isinstance(record, dict):
+        raise ValueError(f"Sidecar '{side}' of model file '{model_path}' must hold a JSON object. "
+                         f"Received: {type(record).__name__}")
+    return record
 
 
 def _quantize(x: np.ndarray, dtype: np.dtype, quant) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from keras_sr.validation import check_int
+from keras_sr.validation import check_int, check_pixels
 
 __all__ = ["upscale_tiled", "tile_windows"]
 
@@ -77,6 +77,9 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0) ->
     image = np.asarray(image)
     if image.ndim != 3:
         raise ValueError(f"`image` must have shape (H, W, C). Received: shape={image.shape}")
+    if min(image.shape[:2]) < 1:
+        raise ValueError(f"`image` is empty: it must be at least 1x1 pixels. Received: shape={image.shape}")
+    check_pixels(image, "image")
     scale = check_int(scale, "scale", 1)
     overlap = check_int(overlap, "overlap", 0)
     if tile is None:

@@ -27,6 +27,12 @@ def _builder_defaults(builder):
     return {name: p.default for name, p in inspect.signature(builder).parameters.items() if name != "scale"}
 
 
+# Upper bounds of the integer config keys, for every model: a config from a sidecar or `--set`
+# beyond them (num_features=65536, num_blocks=3000) would take minutes or all memory to build,
+# so it is refused at once. Several times the paper configurations (64 channels, 16 blocks).
+MAXIMUMS = dict(num_features=512, growth_rate=512, irb_features=512, distill_features=512, num_blocks=64,
+                num_layers=32, recursions=32)
+
 _FD_IRB_DEFAULTS = _builder_defaults(build_fd_irb)
 _FD_IRB_MINIMUMS = dict(num_features=2, growth_rate=2, num_layers=2, recursions=1, irb_features=1, distill_features=1)
 _FD_IRB_CHOICES = dict(attention=("contrast", "mean", "none"), tail=("irb", "direct"))
@@ -112,10 +118,15 @@ def resolve_config(name, scale=4, **config):
                     f"`{key}` must be one of {model_spec.choices[key]} for model {name!r}. Received: {key}={value!r}"
                 )
             continue
-        minimum = model_spec.minimums.get(key, 1)
+        minimum, maximum = model_spec.minimums.get(key, 1), MAXIMUMS.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(
                 f"`{key}` must be an integer >= {minimum} for model {name!r}. Received: {key}={value!r}"
+            )
+        if maximum is not None and value > maximum:
+            raise ValueError(
+                f"`{key}` must be an integer in [{minimum}, {maximum}] for model {name!r} (larger networks "
+                f"would take minutes or all memory to build). Received: {key}={value!r}"
             )
     if model_spec.equal_widths and resolved["growth_rate"] != resolved["num_features"]:
         raise ValueError(
@@ -165,7 +176,9 @@ def build(name, scale=None, weights=None, **config):
             )
         weights = pretrained.weights_path(name, scale)
     if weights is not None:
-        model.load_weights(str(weights))
+        from keras_sr.checkpoints import load_weights_into
+
+        load_weights_into(model, weights, describe=f"model {name!r} at x{scale} with config {resolved}")
     return model
 
 
