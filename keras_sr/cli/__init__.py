@@ -28,6 +28,7 @@ COMMANDS = {
     "benchmark": "latency, memory and PSNR of a .tflite model on this machine (no TensorFlow)",
     "profile": "parameters and Multi-Adds of the registered networks",
     "port": "import PyTorch weights (.pth or reference .npz) into Keras weights",
+    "export": "a device bundle (micro / android / web): .tflite frozen at a tile shape, model.json, extras",
 }
 
 

@@ -1,0 +1,201 @@
+"""TensorFlow Lite Micro on this machine: the microcontroller's computation, run by TFLM's own interpreter.
+
+Needs the `tflite-micro` package (`pip install keras-sr[micro]`) and numpy; never imports
+TensorFlow. TFLM aborts the whole process on some bad inputs (a 1x1 placeholder shape
+gives SIGABRT without a message), so every TFLM call here runs in a child process
+(`python -m keras_sr.lite.tflm REQUEST.json`) and a crash becomes a `RuntimeError`.
+
+TFLM needs a fixed input shape: give it a model frozen at its tile size
+(`keras_sr.export.freeze_tflite`, or a bundle's `model.tflite` from `keras-sr export`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["TFLMSR", "measure_arena", "tflm_available", "run_request"]
+
+#: The most arena the bisection tries (bytes): well above what a tile model needs.
+MAX_ARENA = 256 * 1024 * 1024
+
+
+def tflm_available() -> bool:
+    try:
+        import tflite_micro  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _require():
+    if not tflm_available():
+        raise ImportError("TFLite Micro needs the tflite-micro package: `pip install keras-sr[micro]`")
+
+
+def run_request(request: dict, timeout=None) -> dict:
+    """Runs one request in a child process and returns its JSON answer.
+
+    Raises:
+        RuntimeError: the child failed or was killed (TFLM aborts on some inputs); the
+            message holds the end of its output.
+    """
+    _require()
+    with tempfile.TemporaryDirectory(prefix="keras_sr_tflm_") as tmp:
+        request = dict(request, answer=os.path.join(tmp, "answer.json"), tmp=tmp)
+        for key in ("image",):
+            if key in request and not isinstance(request[key], str):
+                path = os.path.join(tmp, f"{key}.npy")
+                np.save(path, np.asarray(request[key], dtype=np.float32))
+                request[key] = path
+        path = os.path.join(tmp, "request.json")
+        Path(path).write_text(json.dumps(request))
+        proc = subprocess.run([sys.executable, "-m", "keras_sr.lite.tflm", path], capture_output=True, text=True,
+                              timeout=timeout)
+        if proc.returncode != 0 or not os.path.isfile(request["answer"]):
+            tail = (proc.stdout + proc.stderr).strip()[-1500:]
+            how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+            raise RuntimeError(f"the TFLite Micro interpreter failed ({how}): {tail or 'no message'}")
+        answer = json.loads(Path(request["answer"]).read_text())
+        if "output" in answer:
+            answer["output"] = np.load(answer["output"])
+        if answer.get("error"):
+            raise RuntimeError(answer["error"])
+        return answer
+
+
+def measure_arena(model_path, probe=None, timeout=600) -> dict:
+    """The smallest arena (bytes) TFLM's interpreter allocates `model_path` with, found by bisection.
+
+    Args:
+        model_path: a fixed-shape .tflite file.
+        probe: optional float (H, W, C) input to run once with that arena (default: mid-grey).
+
+    Returns:
+        {"arena": bytes, "output": the model's output for `probe`, "invoke_s": seconds of one invoke}.
+    """
+    request = {"kind": "arena", "model": os.fspath(model_path)}
+    if probe is not None:
+        request["image"] = probe
+    return run_request(request, timeout=timeout)
+
+
+class TFLMSR:
+    """A fixed-shape .tflite run tile by tile through TFLite Micro's interpreter.
+
+    Args:
+        model_path: a .tflite file with a fixed (1, H, W, C) input (a bundle's model.tflite).
+        arena: arena size in bytes (default: measured once, by bisection).
+
+    Example:
+        >>> sr = TFLMSR("bundle/model.tflite")
+        >>> out = sr.upscale(lr, overlap=4)  # lr: float32 (H, W, 3) in [0, 1]
+    """
+
+    def __init__(self, model_path, arena=None):
+        _require()
+        self.model_path = os.fspath(model_path)
+        if not os.path.isfile(self.model_path):
+            raise FileNotFoundError(f"Model file '{self.model_path}' does not exist.")
+        from keras_sr.lite.runtime import TFLiteSR
+
+        lite = TFLiteSR(self.model_path, use_xnnpack=False)
+        if lite.is_dynamic:
+            raise ValueError(f"TFLite Micro needs a fixed input shape, and '{self.model_path}' has a dynamic one "
+                             "(1, None, None, 3): give a tile size (`tile`), or export a bundle with "
+                             "`keras-sr export --tile`")
+        self.tile = lite.fixed_size
+        self.scale = lite.scale
+        self.arena = int(arena) if arena is not None else measure_arena(self.model_path)["arena"]
+
+    def upscale(self, image, overlap=0) -> np.ndarray:
+        """float (H, W, C) LR -> float (sH, sW, C) SR, tile by tile with `overlap` context pixels (tiling.py's plan).
+
+        An image smaller than the tile is edge-padded to it and the output cropped.
+        """
+        image = np.asarray(image, dtype=np.float32)
+        answer = run_request({"kind": "upscale", "model": self.model_path, "arena": self.arena, "image": image,
+                              "tile": list(self.tile), "overlap": int(overlap), "scale": self.scale})
+        return answer["output"]
+
+
+# --------------------------------------------------------------------------- the child process
+
+
+def _interpreter(model_bytes, arena):
+    from tflite_micro.python.tflite_micro import runtime
+
+    return runtime.Interpreter.from_bytes(model_bytes, arena_size=int(arena))
+
+
+def _fits(model_bytes, arena):
+    try:
+        _interpreter(model_bytes, arena)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _min_arena(model_bytes):
+    hi = 64 * 1024
+    while not _fits(model_bytes, hi):
+        if hi >= MAX_ARENA:
+            raise RuntimeError(f"TFLM could not allocate the model even with an arena of {MAX_ARENA} bytes")
+        hi *= 2
+    lo = hi // 2 if hi > 64 * 1024 else 0  # lo fails (or is 0), hi fits
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _fits(model_bytes, mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def _invoke(interp, x):
+    interp.set_input(x[None].astype(np.float32), 0)
+    interp.invoke()
+    return np.asarray(interp.get_output(0))[0]
+
+
+def _child(request):
+    import time
+
+    model_bytes = Path(request["model"]).read_bytes()
+    answer = {}
+    if request["kind"] == "arena":
+        arena = _min_arena(model_bytes)
+        interp = _interpreter(model_bytes, arena)
+        shape = [int(v) for v in interp.get_input_details(0)["shape"]]
+        x = np.load(request["image"]) if "image" in request else np.full(shape[1:], 0.5, np.float32)
+        t0 = time.perf_counter()
+        y = _invoke(interp, x)
+        answer = {"arena": arena, "invoke_s": time.perf_counter() - t0}
+    elif request["kind"] == "upscale":
+        from keras_sr.lite.tiling import upscale_tiled
+
+        interp = _interpreter(model_bytes, request["arena"])
+        th, tw = request["tile"]
+        image = np.load(request["image"])
+        h, w = image.shape[:2]
+        if h < th or w < tw:  # a fixed-shape model takes whole tiles: pad the image to one
+            image = np.pad(image, ((0, max(0, th - h)), (0, max(0, tw - w)), (0, 0)), mode="edge")
+        y = upscale_tiled(lambda win: _invoke(interp, win), image, request["scale"], tile=(th, tw),
+                          overlap=request["overlap"])
+        s = request["scale"]
+        y = y[: s * h, : s * w]
+    else:
+        raise ValueError(f"unknown request kind {request['kind']!r}")
+    out = os.path.join(request["tmp"], "output.npy")
+    np.save(out, y)
+    answer["output"] = out
+    Path(request["answer"]).write_text(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    _child(json.loads(Path(sys.argv[1]).read_text()))
