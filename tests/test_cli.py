@@ -32,7 +32,8 @@ def test_exit_codes(capsys):
     assert "Traceback (most recent call last)" in capsys.readouterr().err
     assert _run_with(lambda args: (_ for _ in ()).throw(KeyboardInterrupt())) == 130
     assert _run_with(lambda args: 0, ["--num-threads", "0"]) == 2  # a parser error is returned, not raised
-    assert "--num-threads: expected an integer >= 1. Received: '0'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--num-threads: expected an integer" in err and "Received: '0'" in err
     assert _run_with(lambda args: 0, ["--help"]) == 0
     assert "exit codes: 0 success, 2 bad usage or input, 1 failure during the run" in capsys.readouterr().out
 
