@@ -7,6 +7,7 @@ file saved by the original PyTorch code (needs torch installed). Conversions:
 conv kernels OIHW -> HWIO; the output channels of a conv that feeds a pixel
 shuffle are permuted from PyTorch's order to depth_to_space's.
 """
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,15 @@ def load_state_dict(path):
     if not path.is_file():
         raise FileNotFoundError(f"State dict file not found: {path}")
     if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            state = {k[len("state_dict/") :]: archive[k] for k in archive.files if k.startswith("state_dict/")}
+        try:  # allow_pickle=False: a pickle named .npz (or an object array inside one) is refused, never run
+            with np.load(path, allow_pickle=False) as archive:
+                state = {k[len("state_dict/") :]: archive[k] for k in archive.files if k.startswith("state_dict/")}
+        except AttributeError:
+            raise ValueError(f"State dict file '{path}' is a single .npy array, not an .npz archive of "
+                             "'state_dict/<name>' arrays.") from None
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(f"State dict file '{path}' is not a readable .npz archive (pickled data is refused): "
+                             f"{type(e).__name__}: {e}") from None
         if not state:
             raise ValueError(f"{path} holds no 'state_dict/<name>' arrays (keys: {sorted(archive.files)[:10]})")
         return {k: np.asarray(v, np.float32) for k, v in state.items()}
@@ -48,7 +56,13 @@ def load_state_dict(path):
                 "(`pip install torch`) or convert the file to .npz where torch is available: "
                 "np.savez(out, **{'state_dict/' + k: v.numpy() for k, v in sd.items()})"
             ) from error
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        try:  # weights_only=True: a pickle that would run code is refused, never executed
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError, ...
+            raise ValueError(f"State dict file '{path}' is not a readable PyTorch weights file (only tensors and "
+                             f"plain containers are loaded): {type(e).__name__}: {e}") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"State dict file '{path}' must hold a dict of tensors. Received: {type(state).__name__}")
         for wrapper_key in ("state_dict", "model", "params"):
             if isinstance(state, dict) and wrapper_key in state and isinstance(state[wrapper_key], dict):
                 state = state[wrapper_key]
