@@ -314,7 +314,7 @@ def test_benchmark_function(toy):
     assert r["input_wh"] == [10, 6] and r["output_wh"] == [20, 12] and r["precision"] == "int8"
     assert r["multi_adds"] == TOY_MACS_PER_PIXEL * 60 and r["gmacs_per_s"] > 0
     assert r["latency_ms"]["min"] <= r["latency_ms"]["median"] <= r["latency_ms"]["p90"]
-    with pytest.raises(ValueError, match="`num_threads` must be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"`num_threads` must be an integer in \[1, "):
         benchmark(toy["f32"], num_threads=0)
     with pytest.raises(ValueError, match=r"fixed input size \(height, width\) \(12, 10\)"):
         benchmark(toy["fixed"], input_hw=(8, 8))
@@ -328,7 +328,7 @@ def test_benchmark_cli_json(toy, capsys):
     assert set(r) == BENCH_KEYS and r["runs"] == 2 and r["xnnpack"] is False and r["input_wh"] == [10, 6]
     assert cli.main(["--tflite", str(toy["fixed"]), "--runs", "2"]) == 0  # human-readable report, fixed size
     assert "median" in capsys.readouterr().out
-    for bad, msg in [(["--num-threads", "0"], "--num-threads: expected an integer >= 1. Received: '0'"),
+    for bad, msg in [(["--num-threads", "0"], "--num-threads: expected an integer in [1, "),
                      (["--input", "320"], "expected WIDTHxHEIGHT"),
                      (["--runs", "0"], "--runs: expected an integer >= 1")]:
         assert cli.main(["--tflite", str(toy["f32"]), *bad]) == 2
