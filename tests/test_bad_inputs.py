@@ -557,3 +557,19 @@ def test_api_refuses_bad_input(case, tmp_path):
 
 def test_enough_cases():
     assert len(CASES) + len(API_CASES) >= 60
+
+
+def test_written_weights_record_their_sha256_and_load_checks_it(tmp_path):
+    from keras_sr import checkpoints
+    from tests.harness import build_tiny, tiny
+
+    path = checkpoints.save_model_weights(build_tiny("fd_irb_edge", 2), tmp_path / "t.weights.h5",
+                                          {"model": "fd_irb_edge", "scale": 2, "config": tiny("fd_irb_edge")})
+    meta = checkpoints.read_meta(path)
+    assert meta["sha256"] == _sha(path)
+    checkpoints.load_model(path)  # the hash matches: loads
+    data = bytearray(path.read_bytes())
+    data[-200:-100] = bytes(b ^ 0xFF for b in data[-200:-100])
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=meta["sha256"]):
+        checkpoints.load_model(path)

@@ -5,6 +5,7 @@ The conversions come from the session-wide `tiny_models` fixture (tests/harness.
 suite converts every model to float32 and int8, plus float16 and dynamic for one model
 each; the rest of the model x precision matrix is marked slow (`pytest -m slow`).
 """
+import hashlib
 import json
 
 import numpy as np
@@ -165,6 +166,7 @@ def test_cli_writes_model_and_run_record_and_refuses_to_overwrite(rdn, images, t
     assert record["command"][:2] == ["keras-sr", "convert"]
     assert record["versions"]["tensorflow"] == tf.__version__
     assert record["report"]["ok"] and record["report"]["input_shape"] == [1, 16, 24, 3]
+    assert record["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()  # checked by TFLiteSR on load
     assert "wrote" in capsys.readouterr().out
     before = out.read_bytes()
     assert _cli(rdn, images, out, "--float16") == 2  # a user error: exit status 2, nothing written
