@@ -14,6 +14,7 @@ import os
 import pickle
 import shutil
 import struct
+import time
 import zlib
 from pathlib import Path
 
@@ -573,3 +574,40 @@ def test_written_weights_record_their_sha256_and_load_checks_it(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=meta["sha256"]):
         checkpoints.load_model(path)
+
+
+# ---------------------------------------------------------------------------- crash leftovers
+
+
+def _aged(path, seconds=3600):
+    when = time.time() - seconds
+    os.utime(path, (when, when))
+    return path
+
+
+def test_a_write_removes_stale_temporaries_of_its_file_and_says_so(tmp_path, capsys):
+    from keras_sr.fileio import write_bytes
+
+    stale = _aged(_write(tmp_path / ".out.png.ab12cd34.tmp", b"half"))
+    fresh = _write(tmp_path / ".out.png.zz99yy88.tmp", b"another run, still writing")
+    other = _aged(_write(tmp_path / ".other.png.ab12cd34.tmp", b"not ours"))
+    write_bytes(tmp_path / "out.png", b"done")
+    assert not stale.exists() and fresh.exists() and other.exists()
+    assert (tmp_path / "out.png").read_bytes() == b"done"
+    err = capsys.readouterr().err
+    assert ".out.png.ab12cd34.tmp" in err and "interrupted" in err
+
+
+def test_a_phase_removes_stale_checkpoint_shards(tmp_path, capsys):
+    from keras_sr._keras import keras
+    from keras_sr.training.engine import Phase
+    from tests.harness import build_tiny
+
+    ckpt = tmp_path / "ckpt"
+    (ckpt / "ckpt-3_temp").mkdir(parents=True)
+    _write(ckpt / "ckpt-3_temp" / "part-00000-of-00001.data-00000-of-00001", b"x")
+    _aged(ckpt / "ckpt-3_temp")
+    model = build_tiny("fd_irb_edge", 2)
+    Phase("train", model, keras.optimizers.Adam(), None, 2, ckpt, period=1, epochs=1)
+    assert not (ckpt / "ckpt-3_temp").exists()
+    assert "ckpt-3_temp" in capsys.readouterr().err

@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 import sys
 import time
+from pathlib import Path
 
 from keras_sr._keras import keras, tf
 from keras_sr.checkpoints import save_model_weights
+from keras_sr.fileio import remove_stale
 
 __all__ = ["Engine", "Phase", "Evaluator", "ScalarLog", "log_scalars"]
 
@@ -138,6 +140,9 @@ class Phase:
         self.samples_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="samples_seen")
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=self.periods_var,
                                               samples_seen=self.samples_var)
+        # A save killed midway leaves its shards in `ckpt-N_temp/`; no checkpoint refers to them.
+        remove_stale(sorted(Path(ckpt_dir).glob("ckpt-*_temp")),
+                     "the shards of a checkpoint save that an interrupted run left unfinished")
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(ckpt_dir), max_to_keep=2)
 
     @property
