@@ -41,12 +41,14 @@ def resolve_dataset(name, data_root, scale):
     return resolve_eval(name, scale, data_root)
 
 
-def load_scored_model(model=None, weights=None, tflite=None, scale=None, config=None, num_threads=None):
+def load_scored_model(model=None, weights=None, tflite=None, scale=None, config=None, num_threads=None,
+                      runtime="litert", tile=None, overlap=None):
     """What `evaluate` scores, from the flags: (model object, scale, description).
 
     `model` "bicubic" (needs `scale`), a preset name (its int8 file), or a registered
     network for `weights` without a sidecar; `tflite` any .tflite file; `weights` a
-    Keras checkpoint (imports TensorFlow).
+    Keras checkpoint (imports TensorFlow). `runtime`="tflm" runs the .tflite in TFLite
+    Micro's interpreter tile by tile (`tile`, `overlap`: see `keras_sr.lite.tflm.TFLMSR`).
     """
     from keras_sr import presets
 
@@ -67,9 +69,18 @@ def load_scored_model(model=None, weights=None, tflite=None, scale=None, config=
         raise ValueError(f"`model`={model!r} is not a preset (available: {presets.names()}) or 'bicubic'; "
                          "a registered network needs `weights`.")
     from keras_sr.lite.runtime import TFLiteSR
-    from keras_sr.upscale import tflite_file
+    from keras_sr.upscale import RUNTIMES, tflite_file
 
+    if runtime not in RUNTIMES:
+        raise ValueError(f"`runtime` must be one of {RUNTIMES}. Received: runtime={runtime!r}")
     path = tflite_file(model, tflite, scale)
+    if runtime == "tflm":
+        from keras_sr.lite.tflm import TFLMSR
+
+        sr = TFLMSR(path, tile=tile, overlap=overlap)
+        if scale is not None and sr.scale != scale:
+            raise ValueError(f"'{path}' upscales x{sr.scale}, which does not match `scale`. Received: scale={scale}")
+        return sr, sr.scale, f"{path} (TFLM, tile {sr.tile[1]}x{sr.tile[0]}, overlap {sr.overlap})"
     runtime = TFLiteSR(path, num_threads=num_threads)
     if scale is not None and runtime.scale != scale:
         raise ValueError(f"'{path}' upscales x{runtime.scale}, which does not match `scale`. Received: scale={scale}")
@@ -97,6 +108,7 @@ def evaluate(model, scale, eval=PAPER_DATASETS, data_root=None, self_ensemble=Fa
     eval = datasets if datasets is not None else eval
     eval_max_images = max_images if max_images is not None else eval_max_images
     from keras_sr.lite.runtime import TFLiteSR
+    from keras_sr.lite.tflm import TFLMSR
 
     if isinstance(model, str):
         if model != "bicubic":
@@ -104,6 +116,8 @@ def evaluate(model, scale, eval=PAPER_DATASETS, data_root=None, self_ensemble=Fa
         predict, name = bicubic_predictor(scale), "bicubic"
     elif isinstance(model, TFLiteSR):
         predict, name = batch_predictor(model.predict), Path(model.model_path).name
+    elif isinstance(model, TFLMSR):
+        predict, name = batch_predictor(model.predict), f"{Path(model.source_path).name} (TFLM)"
     else:
         predict, name = keras_predictor(model), model.name
     result = {

@@ -139,6 +139,26 @@ def load_predictor(model=None, tflite=None, weights=None, scale=None, config=Non
     return Predictor(runtime.predict, runtime.scale, runtime.fixed_size, f"TFLite {runtime.precision} '{path}'")
 
 
+#: Interpreters `upscale_files(runtime=...)` runs a .tflite with.
+RUNTIMES = ("litert", "tflm")
+
+
+def tflm_predictor(model=None, tflite=None, weights=None, scale=None, tile=None, overlap=None) -> Predictor:
+    """A preset's or a file's .tflite run tile by tile in TFLite Micro's interpreter (`keras_sr.lite.tflm`).
+
+    The predictor takes a whole LR image and runs the tile plan itself (`tile`, `overlap`: see TFLMSR).
+    """
+    if weights is not None:
+        raise ValueError("`runtime`='tflm' runs a .tflite file: give `model` (a preset) or `tflite`, not `weights`.")
+    from keras_sr.lite.tflm import TFLMSR
+
+    path = tflite_file(model, tflite, scale)
+    sr = TFLMSR(path, tile=tile, overlap=overlap)
+    if scale is not None and sr.scale != scale:
+        raise ValueError(f"Model file '{path}' upscales x{sr.scale}, which does not match `scale`. Received: scale={scale}")
+    return Predictor(sr.upscale, sr.scale, None, f"TFLM {sr!r}")
+
+
 def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP):
     """Upscale one image.
 
@@ -259,6 +279,7 @@ def upscale_files(
     use_xnnpack=True,
     force=False,
     progress=True,
+    runtime="litert",
 ):
     """Upscale image files; the library half of `keras-sr upscale` (keyword names match the flags).
 
@@ -269,6 +290,9 @@ def upscale_files(
         tile, overlap: see `upscale_image`.
         force: overwrite existing outputs.
         progress: show a tqdm progress bar when there are several images.
+        runtime: "litert" (ai-edge-litert) or "tflm": TFLite Micro's interpreter, tile by tile at
+            `tile` (needed for a dynamic-shape file; a bundle's fixed-shape model.tflite brings its
+            own), `overlap` None meaning the bundle's (see `keras_sr.lite.tflm.TFLMSR`).
 
     Returns:
         The list of written paths.
@@ -277,16 +301,24 @@ def upscale_files(
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    overlap = check_int(overlap, "overlap", 0)
+    if runtime not in RUNTIMES:
+        raise ValueError(f"`runtime` must be one of {RUNTIMES}. Received: runtime={runtime!r}")
+    if runtime == "tflm":
+        plan = plan_outputs(inputs, output, force=force)
+        predictor = tflm_predictor(model=model, tflite=tflite, weights=weights, scale=scale, tile=tile, overlap=overlap)
+        tile, overlap = None, 0  # the TFLM predictor runs the tile plan itself, in one child process per image
+    else:
+        overlap = check_int(overlap, "overlap", 0)
     check_num_threads(num_threads)
     if tile is not None:
         check_int(tile, "tile", 1)
         if tile <= 2 * overlap:
             raise ValueError(f"`tile` must be greater than 2 x `overlap` (each window keeps `overlap` pixels of "
                              f"context on both sides). Received: tile={tile}, overlap={overlap}")
-    plan = plan_outputs(inputs, output, force=force)
-    predictor = load_predictor(model=model, tflite=tflite, weights=weights, scale=scale, config=config,
-                               num_threads=num_threads, use_xnnpack=use_xnnpack)
+    if runtime != "tflm":
+        plan = plan_outputs(inputs, output, force=force)
+        predictor = load_predictor(model=model, tflite=tflite, weights=weights, scale=scale, config=config,
+                                   num_threads=num_threads, use_xnnpack=use_xnnpack)
     if len(plan) > 1:
         Path(output).mkdir(parents=True, exist_ok=True)
     iterator = plan

@@ -225,3 +225,55 @@ def test_tflm_abort_becomes_a_runtime_error(tmp_path):
     with pytest.raises(RuntimeError, match="TFLite Micro interpreter failed|TFLM"):
         tflm.run_request({"kind": "upscale", "model": str(path), "arena": 1 << 20,
                           "image": np.zeros((4, 4, 3), np.float32), "tile": [1, 1], "overlap": 0, "scale": 2})
+
+
+# --------------------------------------------------------------------------- whole images on TFLM
+
+
+def small_image(path, hw=(20, 30), seed=2):
+    from PIL import Image
+
+    from keras_sr.demo import sample_image
+
+    img = sample_image()[200:200 + hw[0], 220:220 + hw[1]]
+    Image.fromarray(np.ascontiguousarray(img)).save(path)
+    return path
+
+
+def test_upscale_runtime_tflm_uses_the_bundle_tile_plan(bundle, tmp_path, capsys):
+    from PIL import Image
+
+    from keras_sr.cli.upscale import main as upscale
+
+    src = small_image(tmp_path / "in.png")
+    assert upscale([str(src), "-o", str(tmp_path / "bundle.png"), "--tflite", str(bundle / "model.tflite"),
+                    "--runtime", "tflm"]) == 0
+    # The preset's dynamic file frozen at the same tile, with the bundle's overlap: the same pixels.
+    assert upscale([str(src), "-o", str(tmp_path / "frozen.png"), "--model", PRESET, "--runtime", "tflm",
+                    "--tile", str(TILE), "--overlap", str(TILE // 4)]) == 0
+    assert upscale([str(src), "-o", str(tmp_path / "litert.png"), "--tflite", str(bundle / "model.tflite"),
+                    "--tile", str(TILE), "--overlap", str(TILE // 4), "--no-xnnpack"]) == 0
+    a, b, c = (np.asarray(Image.open(tmp_path / f"{n}.png"), np.float64) for n in ("bundle", "frozen", "litert"))
+    assert a.shape == (40, 60, 3) and np.array_equal(a, b)
+    assert 10 * np.log10(255 ** 2 / np.mean((a - c) ** 2)) >= 40  # TFLM vs LiteRT: a few int8 steps apart
+    capsys.readouterr()
+    assert upscale([str(src), "-o", str(tmp_path / "x.png"), "--model", PRESET, "--runtime", "tflm"]) == 2
+    assert "--tile" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+
+
+def test_evaluate_runtime_tflm_scores_like_litert(tmp_path, capsys):
+    from keras_sr.cli.evaluate import main as evaluate
+
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    small_image(folder / "a.png", hw=(32, 48))
+    assert evaluate(["--model", PRESET, "--runtime", "tflm", "--tile", str(TILE), "--eval", str(folder),
+                     "--json"]) == 0
+    tflm_result = json.loads(capsys.readouterr().out)
+    assert evaluate(["--model", PRESET, "--eval", str(folder), "--json"]) == 0
+    litert_result = json.loads(capsys.readouterr().out)
+    a = next(iter(tflm_result["datasets"].values()))["psnr"]
+    b = next(iter(litert_result["datasets"].values()))["psnr"]
+    assert "(TFLM)" in tflm_result["model"] and abs(a - b) < 0.5 and a > 25
+    assert evaluate(["--model", PRESET, "--runtime", "tflm", "--eval", str(folder)]) == 2
+    assert "--tile" in capsys.readouterr().err

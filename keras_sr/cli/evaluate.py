@@ -27,6 +27,13 @@ def build_parser():
     common.deprecated(parser, "--max-images", "--eval-max-images", "eval_max_images", type=common.positive_int)
     parser.add_argument("--self-ensemble", action="store_true", help="average over the 8 flips/transposes")
     common.add_num_threads(parser)
+    from keras_sr.cli.upscale import add_runtime
+
+    add_runtime(parser)
+    parser.add_argument("--tile", type=common.positive_int, metavar="T",
+                        help="--runtime tflm: the LR tile to freeze a dynamic-shape model at")
+    parser.add_argument("--overlap", type=common.non_negative_int, metavar="P",
+                        help="--runtime tflm: context pixels per window side (default: the bundle's, else tile / 4)")
     common.add_json(parser)
     return parser
 
@@ -41,8 +48,17 @@ def run(args, parser):
 
     from keras_sr.evaluate import evaluate, format_table, load_scored_model
 
+    if (args.tile is not None or args.overlap is not None) and args.runtime != "tflm":
+        parser.error("--tile and --overlap go with --runtime tflm")
+    if args.runtime == "tflm":
+        if args.model == "bicubic" or args.weights is not None:
+            parser.error("--runtime tflm runs a .tflite: give --model PRESET or --tflite FILE")
+        from keras_sr.cli.upscale import need_tile
+
+        need_tile(args, parser)
     model, scale, source = load_scored_model(args.model, args.weights, args.tflite, args.scale,
-                                             common.parse_set_options(args.config), args.num_threads)
+                                             common.parse_set_options(args.config), args.num_threads,
+                                             runtime=args.runtime, tile=args.tile, overlap=args.overlap)
 
     def progress(name, scores):
         if not args.json:

@@ -26,9 +26,30 @@ def build_parser():
                         help=f"context pixels per window side (default {DEFAULT_OVERLAP})")
     common.add_num_threads(parser)
     common.add_xnnpack(parser)
+    add_runtime(parser)
     common.add_force(parser)
     common.add_quiet(parser)
     return parser
+
+
+def add_runtime(parser):
+    parser.add_argument("--runtime", choices=("litert", "tflm"), default="litert",
+                        help="litert (default) or tflm: TensorFlow Lite Micro's interpreter, tile by tile, the "
+                             "microcontroller's computation (a dynamic-shape model needs --tile; default overlap: "
+                             "the bundle's model.json, else tile / 4)")
+
+
+def need_tile(args, parser):
+    """--runtime tflm runs a fixed shape: a dynamic-shape model without --tile is a usage error."""
+    if args.tile is not None or args.weights is not None:
+        return
+    from keras_sr.lite.runtime import TFLiteSR
+    from keras_sr.upscale import tflite_file
+
+    path = tflite_file(args.model, args.tflite, args.scale)
+    if TFLiteSR(path, use_xnnpack=False).is_dynamic:
+        parser.error(f"--runtime tflm needs --tile T for '{path}', which has a dynamic input shape (TFLite Micro "
+                     "runs fixed shapes; or give --tflite BUNDLE/model.tflite from keras-sr export)")
 
 
 def model_or_tflite(args, parser):
@@ -43,17 +64,21 @@ def model_or_tflite(args, parser):
 
 def run(args, parser):
     model_or_tflite(args, parser)
-    if args.overlap is not None and args.tile is None:
+    if args.overlap is not None and args.tile is None and args.runtime != "tflm":
         parser.error("--overlap needs --tile.")
     if sum(x is not None for x in (args.model, args.tflite)) > 1 or (args.tflite and args.weights):
         parser.error("give one of --model (a preset), --tflite and --weights (--model NAME may go with --weights)")
     from keras_sr.upscale import upscale_files
 
+    if args.runtime == "tflm":
+        need_tile(args, parser)
+
     written = upscale_files(
         args.inputs, args.output, model=args.model, tflite=args.tflite, weights=args.weights, scale=args.scale,
         config=common.parse_set_options(args.config), tile=args.tile,
-        overlap=DEFAULT_OVERLAP if args.overlap is None else args.overlap, num_threads=args.num_threads,
-        use_xnnpack=args.use_xnnpack, force=args.force, progress=not args.quiet,
+        overlap=(None if args.runtime == "tflm" else DEFAULT_OVERLAP) if args.overlap is None else args.overlap,
+        num_threads=args.num_threads, use_xnnpack=args.use_xnnpack, force=args.force, progress=not args.quiet,
+        runtime=args.runtime,
     )
     print(f"wrote {written[0]}" if len(written) == 1 else f"wrote {len(written)} images to {args.output}")
     return 0

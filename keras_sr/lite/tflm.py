@@ -86,42 +86,77 @@ def measure_arena(model_path, probe=None, timeout=600) -> dict:
 
 
 class TFLMSR:
-    """A fixed-shape .tflite run tile by tile through TFLite Micro's interpreter.
+    """A .tflite model run tile by tile through TFLite Micro's interpreter: float LR in, float SR out.
 
     Args:
-        model_path: a .tflite file with a fixed (1, H, W, C) input (a bundle's model.tflite).
+        model_path: a .tflite file. A fixed-shape one (a bundle's model.tflite) runs as is; a
+            dynamic-shape one is frozen at `tile` first (weights kept exactly).
+        tile: (H, W) LR tile (or an int), required for a dynamic-shape file; for a fixed-shape one
+            it must be None or the model's size.
+        overlap: context pixels per window side (default: the bundle's model.json beside the
+            file, else a quarter of the tile).
         arena: arena size in bytes (default: measured once, by bisection).
 
     Example:
         >>> sr = TFLMSR("bundle/model.tflite")
-        >>> out = sr.upscale(lr, overlap=4)  # lr: float32 (H, W, 3) in [0, 1]
+        >>> out = sr.predict(lr)  # lr: float32 (H, W, 3) in [0, 1]
     """
 
-    def __init__(self, model_path, arena=None):
+    def __init__(self, model_path, tile=None, overlap=None, arena=None):
         _require()
-        self.model_path = os.fspath(model_path)
+        from keras_sr.lite.runtime import TFLiteSR
+        from keras_sr.validation import check_int
+
+        self.source_path = self.model_path = os.fspath(model_path)
         if not os.path.isfile(self.model_path):
             raise FileNotFoundError(f"Model file '{self.model_path}' does not exist.")
-        from keras_sr.lite.runtime import TFLiteSR
-
+        if tile is not None:
+            tile = tuple(check_int(t, "tile", 1) for t in (tile if isinstance(tile, (tuple, list)) else (tile, tile)))
         lite = TFLiteSR(self.model_path, use_xnnpack=False)
+        self._tmp = None
         if lite.is_dynamic:
-            raise ValueError(f"TFLite Micro needs a fixed input shape, and '{self.model_path}' has a dynamic one "
-                             "(1, None, None, 3): give a tile size (`tile`), or export a bundle with "
-                             "`keras-sr export --tile`")
-        self.tile = lite.fixed_size
+            if tile is None:
+                raise ValueError(f"TFLite Micro needs a fixed input shape, and '{self.model_path}' has a dynamic one "
+                                 "(1, None, None, 3): give `tile`, the LR tile size to freeze it at (or export a "
+                                 "bundle with keras-sr export)")
+            from keras_sr.export.freeze import freeze_tflite
+
+            self._tmp = tempfile.TemporaryDirectory(prefix="keras_sr_tflm_model_")
+            frozen = Path(self._tmp.name) / "model.tflite"
+            frozen.write_bytes(freeze_tflite(Path(self.model_path).read_bytes(), tile))
+            self.model_path = str(frozen)
+        elif tile is not None and tuple(tile) != tuple(lite.fixed_size):
+            raise ValueError(f"'{self.model_path}' has a fixed input of {lite.fixed_size[1]}x{lite.fixed_size[0]} "
+                             f"pixels; `tile` must be that size or None. Received: tile={tile[1]}x{tile[0]}")
+        self.tile = tuple(tile) if tile is not None else tuple(lite.fixed_size)
         self.scale = lite.scale
+        if overlap is None:
+            card = Path(self.source_path).with_name("model.json")
+            facts = json.loads(card.read_text()) if card.is_file() else {}
+            overlap = facts.get("overlap") if facts.get("tile") == list(self.tile) else None
+            overlap = max(1, min(self.tile) // 4) if overlap is None else overlap
+        self.overlap = check_int(overlap, "overlap", 0)
+        if min(self.tile) <= 2 * self.overlap:
+            raise ValueError(f"`tile` must be greater than 2 * `overlap`. Received: tile={self.tile[1]}x{self.tile[0]}, "
+                             f"overlap={self.overlap}")
         self.arena = int(arena) if arena is not None else measure_arena(self.model_path)["arena"]
 
-    def upscale(self, image, overlap=0) -> np.ndarray:
-        """float (H, W, C) LR -> float (sH, sW, C) SR, tile by tile with `overlap` context pixels (tiling.py's plan).
+    def __repr__(self):
+        return (f"TFLMSR('{self.source_path}', tile={self.tile[1]}x{self.tile[0]}, overlap={self.overlap}, "
+                f"x{self.scale}, arena={self.arena:,} bytes)")
+
+    def upscale(self, image, overlap=None) -> np.ndarray:
+        """float (H, W, C) LR -> float (sH, sW, C) SR, tile by tile (keras_sr.lite.tiling's plan).
 
         An image smaller than the tile is edge-padded to it and the output cropped.
         """
         image = np.asarray(image, dtype=np.float32)
         answer = run_request({"kind": "upscale", "model": self.model_path, "arena": self.arena, "image": image,
-                              "tile": list(self.tile), "overlap": int(overlap), "scale": self.scale})
+                              "tile": list(self.tile), "scale": self.scale,
+                              "overlap": int(self.overlap if overlap is None else overlap)})
         return answer["output"]
+
+    predict = upscale
 
 
 # --------------------------------------------------------------------------- the child process
