@@ -349,6 +349,25 @@ CASES = {
     "train-data-h5-corrupt": lambda t: (
         ["train", "--model", "fd_irb_edge", "--scale", "2", "--train", str(_write(t / "d.h5", b"\x89HDF" + b"0" * 50)),
          "--output-dir", str(t / "run")], ["d.h5"]),
+    # ----- demo, profile, optimize
+    "demo-image-bomb": lambda t: (["demo", "--image", str(bomb_png(t / "b.png")), "-o", str(t / "d.png")],
+                                  ["b.png", "decompression bomb"]),
+    "demo-image-animated": lambda t: (["demo", "--image", str(animated(t / "a.gif", "GIF")), "-o", str(t / "d.png")],
+                                     ["a.gif", "animated"]),
+    "demo-threads-huge": lambda t: (["demo", "--num-threads", "100000", "-o", str(t / "d.png")],
+                                    ["--num-threads", "100000"]),
+    "demo-tflite-flipped": lambda t: (["demo", "--tflite", str(tflite_copy(t, flip=500)), "-o", str(t / "d.png")],
+                                      ["m.tflite", "sha256"]),
+    "profile-set-num-layers-huge": lambda t: (["profile", "--model", "fd_irb_edge", "--set", "num_layers=5000"],
+                                              ["num_layers", "32", "5000"]),
+    "optimize-weights-truncated": lambda t: (
+        ["optimize", "--weights", str(weights_copy(t, data=WEIGHTS.read_bytes()[:30_000])), "--prune",
+         "--train", str(data_h5(t / "d.h5")), "--eval", str(data_h5(t / "e.h5")), "--steps", "1",
+         "--output-dir", str(t / "opt")], ["w.weights.h5", "damaged"]),
+    "optimize-sidecar-no-model": lambda t: (
+        ["optimize", "--weights", str(weights_copy(t, sidecar=shipped_meta(model=None))), "--prune",
+         "--train", str(data_h5(t / "d.h5")), "--eval", str(data_h5(t / "e.h5")), "--steps", "1",
+         "--output-dir", str(t / "opt")], ["w.weights.json", "'model'"]),
     # ----- port (hostile files: a pickle must never run)
     "port-pickle-named-npz": lambda t: (
         ["port", "--torch-weights", str(_write(t / "evil.npz", pickle.dumps(Hostile()))), "--model", "fd_irb_edge",
