@@ -69,17 +69,18 @@ def run_request(request: dict, timeout=None) -> dict:
         return answer
 
 
-def measure_arena(model_path, probe=None, timeout=600) -> dict:
+def measure_arena(model_path, probe=None, timeout=600, invoke=True) -> dict:
     """The smallest arena (bytes) TFLM's interpreter allocates `model_path` with, found by bisection.
 
     Args:
         model_path: a fixed-shape .tflite file.
         probe: optional float (H, W, C) input to run once with that arena (default: mid-grey).
+        invoke: False: allocate only (the output is then the probe itself).
 
     Returns:
         {"arena": bytes, "output": the model's output for `probe`, "invoke_s": seconds of one invoke}.
     """
-    request = {"kind": "arena", "model": os.fspath(model_path)}
+    request = {"kind": "arena", "model": os.fspath(model_path), "invoke": bool(invoke)}
     if probe is not None:
         request["image"] = probe
     return run_request(request, timeout=timeout)
@@ -209,7 +210,7 @@ def _child(request):
         shape = [int(v) for v in interp.get_input_details(0)["shape"]]
         x = np.load(request["image"]) if "image" in request else np.full(shape[1:], 0.5, np.float32)
         t0 = time.perf_counter()
-        y = _invoke(interp, x)
+        y = _invoke(interp, x) if request.get("invoke", True) else x
         answer = {"arena": arena, "invoke_s": time.perf_counter() - t0}
     elif request["kind"] == "upscale":
         from keras_sr.lite.tiling import upscale_tiled
