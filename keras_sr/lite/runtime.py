@@ -18,7 +18,15 @@ except ImportError as _e:  # pragma: no cover - exercised only on broken install
 else:
     _IMPORT_ERROR = None
 
-__all__ = ["TFLiteSR", "MAC_OPS"]
+__all__ = ["TFLiteSR", "MAC_OPS", "ModelRuntimeError"]
+
+
+class ModelRuntimeError(ValueError, RuntimeError):
+    """The interpreter refused a model file (Flex ops, a delegate that cannot prepare it, ...).
+
+    A ValueError, since the file is the caller's input (the CLIs exit with 2), and a
+    RuntimeError, the class the interpreter itself raises.
+    """
 
 #: Ops whose multiply-adds `TFLiteSR.multi_adds` counts.
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV")
@@ -277,12 +285,13 @@ class TFLiteSR:
         text = str(error).strip().splitlines()
         first = text[0] if text else type(error).__name__
         if "Select TensorFlow op" in str(error) or "Flex" in str(error):
-            return ValueError(
+            return ModelRuntimeError(
                 f"Model file '{self.model_path}' uses TensorFlow (Flex / Select TF) ops, which the LiteRT "
                 "interpreter does not run; convert it with built-in ops only (keras-sr convert does). "
                 f"The interpreter said: {first}"
             )
-        return ValueError(f"Model file '{self.model_path}' failed in the TFLite interpreter while {doing}: {first}")
+        return ModelRuntimeError(f"Model file '{self.model_path}' failed in the TFLite interpreter while {doing}: "
+                                 f"{first}")
 
     def _allocate(self, shape):
         it = self._interpreter
