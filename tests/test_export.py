@@ -277,3 +277,10 @@ def test_evaluate_runtime_tflm_scores_like_litert(tmp_path, capsys):
     assert "(TFLM)" in tflm_result["model"] and abs(a - b) < 0.5 and a > 25
     assert evaluate(["--model", PRESET, "--runtime", "tflm", "--eval", str(folder)]) == 2
     assert "--tile" in capsys.readouterr().err
+
+
+def test_fixed_shape_file_brings_its_tile(bundle, tmp_path):
+    out = tmp_path / "again"
+    assert main(["--tflite", str(bundle / "model.tflite"), "--target", "web", "--output-dir", str(out)]) == 0
+    facts = json.loads((out / "model.json").read_text())
+    assert facts["tile"] == [TILE, TILE] and (out / "model.tflite").read_bytes() == (bundle / "model.tflite").read_bytes()

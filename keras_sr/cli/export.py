@@ -25,6 +25,23 @@ def byte_count(text):
     return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
 
 
+def need_tile(args, parser):
+    """A dynamic-shape model needs --tile (or --ram-budget); a fixed-shape file brings its own size."""
+    from pathlib import Path
+
+    from keras_sr import presets
+
+    path = Path(args.tflite) if args.tflite else (presets.get(args.model).tflite if presets.is_preset(args.model)
+                                                   else None)
+    if path is None or not path.is_file():
+        return  # the library names the bad model or file
+    from keras_sr.lite.runtime import TFLiteSR
+
+    if TFLiteSR(path, use_xnnpack=False).is_dynamic:
+        parser.error(f"give --tile (the fixed LR input size) for '{path.name}', which has a dynamic input shape"
+                     + (", or --ram-budget" if args.target == "micro" else ""))
+
+
 def build_parser():
     parser = common.make_parser(
         "export", "Write a device bundle: the model frozen at a fixed LR tile shape (weights kept exactly), "
@@ -50,7 +67,7 @@ def build_parser():
 
 def run(args, parser):
     if args.tile is None and args.ram_budget is None:
-        parser.error("give --tile (the fixed LR input size), or --ram-budget for --target micro")
+        need_tile(args, parser)
     if args.ram_budget is not None and args.target != "micro":
         parser.error(f"--ram-budget applies to --target micro only. Received: --target {args.target}")
     from keras_sr.export import export

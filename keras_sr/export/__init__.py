@@ -210,13 +210,18 @@ def export(model=None, tflite=None, target="micro", tile=None, overlap=None, out
         ram_budget = parse_bytes(ram_budget) if isinstance(ram_budget, str) else check_int(ram_budget, "ram_budget", 1)
     if tile is not None:
         tile = tuple(check_int(t, "tile", 1) for t in (tile if isinstance(tile, (tuple, list)) else (tile, tile)))
-    elif ram_budget is None:
-        raise ValueError("`tile` is required (the fixed LR input size), unless `ram_budget` picks it")
     src_path, source_name = _source(model, tflite)
     source_bytes = src_path.read_bytes()
 
     from keras_sr.export import micro
     from keras_sr.lite.runtime import TFLiteSR
+
+    if tile is None and ram_budget is None:
+        fixed = TFLiteSR(src_path, use_xnnpack=False).fixed_size
+        if fixed is None:
+            raise ValueError(f"`tile` is required for '{src_path.name}', which has a dynamic input shape (the fixed "
+                             "LR input size of the bundle), unless `ram_budget` picks it")
+        tile = tuple(fixed)
 
     if target == "micro":
         if micro.is_float_model(source_bytes):
