@@ -265,6 +265,59 @@ def plan_outputs(inputs, output, force=False):
     return plan
 
 
+#: The LR tile size `fit_memory` falls back to when a whole image would not fit in memory.
+AUTO_TILE = 256
+# Bytes per LR pixel of a window's activations: a few live 64-channel float32 tensors (an
+# upper estimate, as keras_sr.lite.bench makes it; int8 models use less).
+_ACTIVATION_BYTES_PER_PIXEL = 4 * 8 * 64
+
+
+def job_bytes(h, w, scale, tile=None):
+    """A rough upper estimate of the memory `upscale_image` needs for an h x w LR image, in bytes.
+
+    The float32 output with its clipped copies and the uint8 image written, the float
+    input, and the activations of one window (the whole image when `tile` is None).
+    """
+    out_px = int(h) * int(w) * scale * scale * 3
+    wh, ww = (h, w) if tile is None else (min(tile, h), min(tile, w))
+    return out_px * (3 * 4 + 1) + 2 * 4 * 3 * h * w + wh * ww * (_ACTIVATION_BYTES_PER_PIXEL + 4 * 3 * scale * scale)
+
+
+def fit_memory(plan, scale, tile, overlap, fixed_size=None, available=None):
+    """The tile to upscale `plan` with, decided before any work starts.
+
+    `tile`, unless a whole image (tile None) would not fit in the memory available: then
+    AUTO_TILE, with a one-line note. A job that does not fit even so is refused with the
+    estimate (ValueError).
+    """
+    from keras_sr.validation import available_memory_bytes
+
+    available = available_memory_bytes() if available is None else available
+    if available is None:
+        return tile
+    chosen = tile
+    for src, _ in plan:
+        with Image.open(src) as im:
+            w, h = im.size
+        window = max(fixed_size) if fixed_size is not None else chosen
+        need = job_bytes(h, w, scale, window)
+        if need <= available:
+            continue
+        auto = max(AUTO_TILE, 2 * overlap + 1)
+        if chosen is None and fixed_size is None and job_bytes(h, w, scale, auto) <= available:
+            print(f"note: '{src}' ({w}x{h}) needs about {need / 2**30:.1f} GiB as one window, more than the "
+                  f"{available / 2**30:.1f} GiB available; upscaling in {auto}-pixel tiles (`tile`, --tile).", file=sys.stderr)
+            chosen = auto
+            continue
+        output = h * w * scale * scale * 3
+        raise ValueError(
+            f"Image file '{src}' ({w}x{h}) upscaled x{scale} needs about {need / 2**30:.1f} GiB "
+            f"({output / 2**30:.1f} GiB is the output image itself); this machine has {available / 2**30:.1f} GiB "
+            "available. Use a smaller `tile` (--tile), or a smaller input."
+        )
+    return chosen
+
+
 def upscale_files(
     inputs,
     output,
@@ -319,6 +372,7 @@ def upscale_files(
         plan = plan_outputs(inputs, output, force=force)
         predictor = load_predictor(model=model, tflite=tflite, weights=weights, scale=scale, config=config,
                                    num_threads=num_threads, use_xnnpack=use_xnnpack)
+        tile = fit_memory(plan, predictor.scale, tile, overlap, getattr(predictor, "fixed_size", None))
     if len(plan) > 1:
         Path(output).mkdir(parents=True, exist_ok=True)
     iterator = plan

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 __all__ = ["check_int", "check_number", "check_choice", "check_file", "check_optional_int", "max_num_threads",
-           "check_num_threads", "check_pixels", "sha256_file", "check_sha256"]
+           "check_num_threads", "check_pixels", "sha256_file", "check_sha256", "available_memory_bytes"]
 
 #: Interpreter threads allowed per CPU: more only oversubscribes, and a huge count crashes the runtime.
 THREADS_PER_CPU = 4
@@ -129,3 +129,18 @@ def check_sha256(path, expected, sidecar):
         raise ValueError(f"Model file '{path}' does not match its sidecar '{sidecar}': the sidecar records "
                          f"sha256 {expected}, the file has sha256 {actual}. The file is corrupt or was replaced; "
                          "restore it, or rewrite it with the tool that made it.")
+
+
+def available_memory_bytes():
+    """Memory available to new allocations (Linux MemAvailable, else physical memory) in bytes, or None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

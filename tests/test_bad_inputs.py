@@ -217,6 +217,9 @@ CASES = {
         ["o.png", "folder"]),
     "output-unicode-spaces-exists": lambda t: (
         _up(t, inp=png(t / "bild ü 1.png"), out=png(t / "résultat final.png", (4, 4))), ["résultat final.png"]),
+    "upscale-output-does-not-fit-memory": lambda t: (
+        _up(t, "--tflite", str(TFLITE), "--tile", "64", "--overlap", "8", inp=png(t / "wide.png", (300, 260))),
+        ["wide.png", "300x260", "GiB", "available"]),
     # ----- .tflite files
     "tflite-missing": lambda t: (_up(t, "--tflite", str(t / "nosuch.tflite")), ["nosuch.tflite"]),
     "tflite-empty": lambda t: (_up(t, "--tflite", str(_write(t / "e.tflite", b""))), ["e.tflite"]),
@@ -442,6 +445,8 @@ def _snapshot(root):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cli_refuses_bad_input(case, tmp_path, monkeypatch, capsys, request):
     monkeypatch.chdir(tmp_path)  # a hostile pickle would write here
+    if case == "upscale-output-does-not-fit-memory":  # a machine with 1 MiB free
+        monkeypatch.setattr("keras_sr.validation.available_memory_bytes", lambda: 2**20)
     build = CASES[case]
     argv, words = build(tmp_path, request.getfixturevalue("tf_models")) if case in NEEDS_TF_MODELS \
         else build(tmp_path)
@@ -630,3 +635,22 @@ def test_a_phase_removes_stale_checkpoint_shards(tmp_path, capsys):
     Phase("train", model, keras.optimizers.Adam(), None, 2, ckpt, period=1, epochs=1)
     assert not (ckpt / "ckpt-3_temp").exists()
     assert "ckpt-3_temp" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- memory, estimated before any work
+
+
+def test_a_whole_image_that_would_not_fit_is_tiled_with_a_note(tmp_path, capsys):
+    from keras_sr.upscale import AUTO_TILE, fit_memory, job_bytes
+
+    src = png(tmp_path / "big.png", (300, 260))
+    plan = [(src, tmp_path / "out.png")]
+    whole, tiled = job_bytes(260, 300, 2), job_bytes(260, 300, 2, AUTO_TILE)
+    assert tiled < whole
+    assert fit_memory(plan, 2, None, 16, available=whole) is None  # fits: no tiling, no note
+    assert capsys.readouterr().err == ""
+    assert fit_memory(plan, 2, None, 16, available=tiled) == AUTO_TILE
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and "big.png" in err and f"{AUTO_TILE}-pixel tiles" in err
+    with pytest.raises(ValueError, match="big.png"):
+        fit_memory(plan, 2, None, 16, available=tiled - 1)

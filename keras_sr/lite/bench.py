@@ -22,7 +22,7 @@ except ImportError:  # Windows
 from keras_sr.lite.runtime import TFLiteSR
 from keras_sr.paths import data_root as default_data_root
 from keras_sr.scoring import batch_predictor, score_sets
-from keras_sr.validation import check_int, check_num_threads, check_optional_int
+from keras_sr.validation import available_memory_bytes, check_int, check_num_threads, check_optional_int
 
 __all__ = ["benchmark", "format_report", "default_data_root", "DEFAULT_INPUT_HW"]
 
@@ -51,18 +51,7 @@ def _estimated_bytes(h, w, channels, scale):
 
 
 def _available_bytes():
-    """Memory available to a new allocation (Linux MemAvailable, else physical memory), or None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
+    return available_memory_bytes()
 
 
 def _peak_rss_bytes():
