@@ -149,7 +149,8 @@ def load_model(weights_path, name=None, scale=None, config=None):
 
         # "qat_scheme": "prune_preserve" for pruning-preserving QAT (weights differ).
         model = quantize_model(model, scheme=meta.get("qat_scheme", "default"))
-    load_weights_into(model, weights_path, verify=False, describe=f"model {name!r} at x{scale} with config {config or {}}")
+    load_weights_into(model, weights_path, verify=False,
+                      describe=f"model {name!r} at x{scale} with config {config or {}}")
     if meta.get("qat") and meta.get("qat_scheme") == "prune_preserve":
         from keras_sr.optimize.qat import restore_sparsity_masks
 

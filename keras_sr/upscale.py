@@ -306,7 +306,8 @@ def fit_memory(plan, scale, tile, overlap, fixed_size=None, available=None):
         auto = max(AUTO_TILE, 2 * overlap + 1)
         if chosen is None and fixed_size is None and job_bytes(h, w, scale, auto) <= available:
             print(f"note: '{src}' ({w}x{h}) needs about {need / 2**30:.1f} GiB as one window, more than the "
-                  f"{available / 2**30:.1f} GiB available; upscaling in {auto}-pixel tiles (`tile`, --tile).", file=sys.stderr)
+                  f"{available / 2**30:.1f} GiB available; upscaling in {auto}-pixel tiles (`tile`, --tile).",
+                  file=sys.stderr)
             chosen = auto
             continue
         output = h * w * scale * scale * 3
