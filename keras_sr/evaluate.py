@@ -68,7 +68,7 @@ def load_scored_model(model=None, weights=None, tflite=None, scale=None, config=
     if tflite is None and not presets.is_preset(model):
         raise ValueError(f"`model`={model!r} is not a preset (available: {presets.names()}) or 'bicubic'; "
                          "a registered network needs `weights`.")
-    from keras_sr.lite.runtime import TFLiteSR
+    from keras_sr.lite.runtime import TFLiteSR, note_unverified
     from keras_sr.upscale import RUNTIMES, tflite_file
 
     if runtime not in RUNTIMES:
@@ -82,6 +82,7 @@ def load_scored_model(model=None, weights=None, tflite=None, scale=None, config=
             raise ValueError(f"'{path}' upscales x{sr.scale}, which does not match `scale`. Received: scale={scale}")
         return sr, sr.scale, f"{path} (TFLM, tile {sr.tile[1]}x{sr.tile[0]}, overlap {sr.overlap})"
     runtime = TFLiteSR(path, num_threads=num_threads)
+    note_unverified(runtime)
     if scale is not None and runtime.scale != scale:
         raise ValueError(f"'{path}' upscales x{runtime.scale}, which does not match `scale`. Received: scale={scale}")
     return runtime, runtime.scale, str(path)

@@ -129,9 +129,10 @@ def load_predictor(model=None, tflite=None, weights=None, scale=None, config=Non
     if config:
         raise ValueError("`config` applies to a Keras checkpoint only; give `weights`.")
     path = tflite_file(model, tflite, scale)
-    from keras_sr.lite.runtime import TFLiteSR
+    from keras_sr.lite.runtime import TFLiteSR, note_unverified
 
     runtime = TFLiteSR(path, num_threads=num_threads, use_xnnpack=use_xnnpack)
+    note_unverified(runtime)
     if scale is not None and runtime.scale != scale:
         raise ValueError(
             f"Model file '{path}' upscales x{runtime.scale}, which does not match `scale`. Received: scale={scale}"

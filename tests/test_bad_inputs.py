@@ -488,11 +488,18 @@ def test_16bit_input_is_upscaled_with_a_note(tmp_path, capsys):
         assert im.size == (24, 20) and im.mode == "L"
 
 
-def test_tflite_without_sidecar_still_loads(tmp_path):
+def test_tflite_without_sidecar_still_loads_with_a_note(tmp_path, capsys):
     from keras_sr.lite.runtime import TFLiteSR
 
-    sr = TFLiteSR(tflite_copy(tmp_path, sidecar=False))
-    assert sr.sidecar is None and sr.scale == 2
+    model = tflite_copy(tmp_path, sidecar=False)
+    sr = TFLiteSR(model)
+    assert sr.sidecar is None and not sr.verified and sr.scale == 2
+    assert TFLiteSR(TFLITE).verified
+    out = tmp_path / "out.png"
+    assert main(["upscale", str(png(tmp_path / "in.png")), "-o", str(out), "--tflite", str(model), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and "m.tflite.json" in err and "without verifying" in err
+    assert out.is_file()
 
 
 # ---------------------------------------------------------------------------- the Python API

@@ -19,7 +19,7 @@ try:
 except ImportError:  # Windows
     resource = None
 
-from keras_sr.lite.runtime import TFLiteSR
+from keras_sr.lite.runtime import TFLiteSR, note_unverified
 from keras_sr.paths import data_root as default_data_root
 from keras_sr.scoring import batch_predictor, score_sets
 from keras_sr.validation import available_memory_bytes, check_int, check_num_threads, check_optional_int
@@ -107,6 +107,7 @@ def benchmark(
 
     rss0 = _rss_bytes()
     model = TFLiteSR(model_path, num_threads=num_threads, use_xnnpack=use_xnnpack)
+    note_unverified(model)
     if input_hw is None:
         h, w = model.fixed_size or DEFAULT_INPUT_HW
     else:

@@ -18,7 +18,7 @@ except ImportError as _e:  # pragma: no cover - exercised only on broken install
 else:
     _IMPORT_ERROR = None
 
-__all__ = ["TFLiteSR", "MAC_OPS", "ModelRuntimeError"]
+__all__ = ["TFLiteSR", "MAC_OPS", "ModelRuntimeError", "note_unverified"]
 
 
 class ModelRuntimeError(ValueError, RuntimeError):
@@ -70,8 +70,10 @@ class TFLiteSR:
         if not os.path.isfile(self.model_path):
             raise FileNotFoundError(f"Model file '{self.model_path}' does not exist.")
         self.sidecar = read_sidecar(self.model_path)
-        if self.sidecar is not None:  # written by keras-sr convert: the file must be the one it recorded
-            check_sha256(self.model_path, self.sidecar.get("sha256"), sidecar_path(self.model_path))
+        #: True when the sidecar's SHA-256 matched the file; False when there is no hash to check.
+        self.verified = bool(self.sidecar and self.sidecar.get("sha256"))
+        if self.verified:  # written by keras-sr convert: the file must be the one it recorded
+            check_sha256(self.model_path, self.sidecar["sha256"], sidecar_path(self.model_path))
         self._interpreter = self._make_interpreter(delegates=self.use_xnnpack, num_threads=num_threads)
 
         inp = self._interpreter.get_input_details()
@@ -378,6 +380,15 @@ class TFLiteSR:
         if not act and self.input_dtype in ints:
             return "int8"
         return "float32"
+
+
+def note_unverified(runtime, file=None):
+    """Prints the one-line note for a model file loaded without a SHA-256 to check (no-op when verified)."""
+    import sys
+
+    if not runtime.verified:
+        print(f"note: '{runtime.model_path}' has no sidecar {os.path.basename(sidecar_path(runtime.model_path))} "
+              "recording its SHA-256; loaded without verifying it.", file=file or sys.stderr)
 
 
 def sidecar_path(model_path):
