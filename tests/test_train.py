@@ -500,3 +500,18 @@ def test_help_does_not_import_tensorflow():
             "assert 'tensorflow' not in sys.modules\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_resume_drops_a_best_weights_file_from_a_discarded_epoch(data, tmp_path):
+    """Killed while checkpointing epoch 3 after saving its best weights: resume is from epoch 2,
+    so best.weights.h5 (epoch 3) must go, and the re-run epoch 3 writes it again."""
+    out = tmp_path / "run"
+    assert _run(data, out, "--epochs", "2") == 0
+    best = json.loads((out / "best.weights.json").read_text())
+    best.update(epoch=3, psnr=999.0)  # what the killed epoch 3 left: a best the history no longer holds
+    (out / "best.weights.json").write_text(json.dumps(best))
+    assert _run(data, out, "--resume", "--epochs", "3") == 0
+    best = json.loads((out / "best.weights.json").read_text())
+    assert best["epoch"] == 3 and best["psnr"] < 999.0
+    history = json.loads((out / "history.json").read_text())
+    assert best["psnr"] == pytest.approx(history[-1]["psnr"])

@@ -335,7 +335,16 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
             best_meta_path = output_dir / "best.weights.json"
             if best_meta_path.is_file():
                 best = json.loads(best_meta_path.read_text())
-                phase.best = (best.get("psnr", -float("inf")), best.get("epoch"))
+                if isinstance(best.get("epoch"), int) and best["epoch"] > initial_epoch:
+                    # A run killed while saving the checkpoint after a new best: that epoch is
+                    # discarded with the history, so its weights must not stay "best".
+                    if chief:
+                        for path in (output_dir / "best.weights.h5", best_meta_path):
+                            path.unlink(missing_ok=True)
+                    engine.say(f"Removed best.weights.h5: it came from epoch {best['epoch']}, after the checkpoint "
+                               f"resumed from (epoch {initial_epoch}); the next evaluated epoch writes it again.")
+                else:
+                    phase.best = (best.get("psnr", -float("inf")), best.get("epoch"))
         if initial_epoch >= o["epochs"]:
             engine.say(f"Nothing to do: the run has done {initial_epoch} of `epochs`={o['epochs']}.")
             return _result(folder, engine, phase, o, net, "finished")
