@@ -309,6 +309,9 @@ CASES = {
     "evaluate-eval-bomb": lambda t: (
         ["evaluate", "--tflite", str(TFLITE), "--eval", str(_folder_with(t, bomb_png))],
         ["x.png", "decompression bomb"]),
+    "evaluate-image-smaller-than-scale": lambda t: (
+        ["evaluate", "--tflite", str(TFLITE), "--eval", str(_folder_with(t, lambda p: png(p, (1, 1))))],
+        ["x.png", "smaller than `scale`=2"]),
     # ----- benchmark
     "benchmark-input-too-large": lambda t: (
         ["benchmark", "--tflite", str(TFLITE), "--input", "100000x100000", "--runs", "1", "--warmup", "0"],
@@ -333,6 +336,9 @@ CASES = {
     "prepare-output-exists": lambda t: (
         ["prepare", "--images-dir", str(_folder_with(t, lambda p: png(p, (32, 32)))), "--scale", "2",
          "-o", str(data_h5(t / "d.h5"))], ["d.h5", "exist"]),
+    "prepare-image-too-small": lambda t: (
+        ["prepare", "--images-dir", str(_folder_with(t, lambda p: png(p, (3, 3)))), "--scale", "4", "-o",
+         str(t / "d.h5")], ["x.png", "too small"]),
     # ----- train (run config files and data files)
     "train-config-malformed-json": lambda t: (
         ["train", "--config", str(_write(t / "run.json", b'{"epochs": ')), "--output-dir", str(t / "run")],
