@@ -160,7 +160,7 @@ def tflm_predictor(model=None, tflite=None, weights=None, scale=None, tile=None,
     return Predictor(sr.upscale, sr.scale, None, f"TFLM {sr!r}")
 
 
-def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP):
+def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP, dtype=np.float32):
     """Upscale one image.
 
     Args:
@@ -170,9 +170,11 @@ def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP
         tile: LR window size (int or (H, W)); None: the whole image at once
             (a fixed-shape model always uses its own size).
         overlap: context pixels per window side when tiling.
+        dtype: np.float32, or np.uint8 to quantize tile by tile (`to_uint8`), so that with
+            `tile` the full-size output never exists in float32 (what `upscale_files` writes).
 
     Returns:
-        (sr_rgb float32 (sH, sW, 3) clipped to [0, 1], sr_alpha float32 (sH, sW) or None).
+        (sr_rgb (sH, sW, 3), sr_alpha (sH, sW) or None): float32 clipped to [0, 1], or uint8.
     """
     s = predictor.scale
     h, w = rgb.shape[:2]
@@ -188,12 +190,15 @@ def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP
         overlap = min(overlap, (min(fh, fw) - 1) // 2)
         # Edge-pad a small image up to the model's size; the padding is cropped away below.
         rgb = np.pad(rgb, ((0, max(fh - h, 0)), (0, max(fw - w, 0)), (0, 0)), mode="edge")
-    sr = upscale_tiled(predictor, rgb, s, tile=tile, overlap=overlap)[: s * h, : s * w]
-    sr = np.clip(sr, 0.0, 1.0).astype(np.float32)
+    as_uint8 = np.dtype(dtype) == np.uint8
+    sr = upscale_tiled(predictor, rgb, s, tile=tile, overlap=overlap,
+                       convert=to_uint8 if as_uint8 else None)[: s * h, : s * w]
+    if not as_uint8:
+        sr = np.clip(sr, 0.0, 1.0).astype(np.float32)
     sr_alpha = None
     if alpha is not None:
         a = Image.fromarray(to_uint8(alpha), "L").resize((s * w, s * h), Image.BICUBIC)
-        sr_alpha = np.asarray(a, np.float32) / 255.0
+        sr_alpha = np.asarray(a, np.uint8) if as_uint8 else np.asarray(a, np.float32) / 255.0
     return sr, sr_alpha
 
 
@@ -274,14 +279,16 @@ _ACTIVATION_BYTES_PER_PIXEL = 4 * 8 * 64
 
 
 def job_bytes(h, w, scale, tile=None):
-    """A rough upper estimate of the memory `upscale_image` needs for an h x w LR image, in bytes.
+    """A rough upper estimate of the memory `upscale_files` needs for an h x w LR image, in bytes.
 
-    The float32 output with its clipped copies and the uint8 image written, the float
-    input, and the activations of one window (the whole image when `tile` is None).
+    The uint8 output and Pillow's copy of it for writing (4 bytes a pixel), the float
+    input, and one window's activations and float output (twice: quantizing it to uint8)
+    where the window is the whole image when `tile` is None.
     """
-    out_px = int(h) * int(w) * scale * scale * 3
+    out_px = int(h) * int(w) * scale * scale
     wh, ww = (h, w) if tile is None else (min(tile, h), min(tile, w))
-    return out_px * (3 * 4 + 1) + 2 * 4 * 3 * h * w + wh * ww * (_ACTIVATION_BYTES_PER_PIXEL + 4 * 3 * scale * scale)
+    window = wh * ww * (_ACTIVATION_BYTES_PER_PIXEL + 2 * 4 * 3 * scale * scale)
+    return out_px * (3 + 4) + 2 * 4 * 3 * h * w + window
 
 
 def fit_memory(plan, scale, tile, overlap, fixed_size=None, available=None):
@@ -390,7 +397,7 @@ def upscale_files(
         rgb, alpha, mode = read_image(src)
         if is_16bit(src):
             print(f"note: '{src}' has more than 8 bits per sample; '{dst}' is written with 8.", file=sys.stderr)
-        sr, sr_alpha = upscale_image(predictor, rgb, alpha, tile=tile, overlap=overlap)
+        sr, sr_alpha = upscale_image(predictor, rgb, alpha, tile=tile, overlap=overlap, dtype=np.uint8)
         written.append(write_image(dst, sr, sr_alpha, mode=mode, overwrite=force))
     return written
 

@@ -667,3 +667,19 @@ def test_a_whole_image_that_would_not_fit_is_tiled_with_a_note(tmp_path, capsys)
     assert err.count("note:") == 1 and "big.png" in err and f"{AUTO_TILE}-pixel tiles" in err
     with pytest.raises(ValueError, match="big.png"):
         fit_memory(plan, 2, None, 16, available=tiled - 1)
+
+
+def test_tiles_are_quantized_one_by_one_with_the_same_pixels():
+    """With `dtype=np.uint8` the full output never exists in float32, and the pixels are the float path's."""
+    from keras_sr.metrics import to_uint8
+    from keras_sr.upscale import load_predictor, upscale_image
+
+    predictor = load_predictor(tflite=TFLITE)
+    rgb = np.random.default_rng(0).random((40, 36, 3), dtype=np.float32)
+    alpha = np.linspace(0, 1, 40 * 36, dtype=np.float32).reshape(40, 36)
+    for tile in (None, 24):
+        sr, sr_alpha = upscale_image(predictor, rgb, alpha, tile=tile, overlap=4)
+        sr8, alpha8 = upscale_image(predictor, rgb, alpha, tile=tile, overlap=4, dtype=np.uint8)
+        assert sr8.dtype == np.uint8 and alpha8.dtype == np.uint8 and sr8.shape == (80, 72, 3)
+        np.testing.assert_array_equal(sr8, to_uint8(sr))
+        np.testing.assert_array_equal(alpha8, to_uint8(sr_alpha))

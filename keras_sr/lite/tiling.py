@@ -58,7 +58,7 @@ def tile_windows(length: int, tile: int, overlap: int) -> list[tuple[int, int, i
         start = min(keep_end - overlap, length - tile)
 
 
-def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0) -> np.ndarray:
+def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0, convert=None) -> np.ndarray:
     """Upscale `image` window by window with `predict_fn`.
 
     Args:
@@ -70,9 +70,12 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0) ->
             None runs the whole image at once. Must be > 2 * overlap.
         overlap: LR pixels of context on each side of the kept part of a window
             (use >= the model's receptive-field radius for an exact result).
+        convert: optional function applied to each kept block before it is stored
+            (e.g. `keras_sr.metrics.to_uint8`): the full-size output then exists only
+            in its dtype, never as float32.
 
     Returns:
-        The (scale*H, scale*W, C') output, in predict_fn's dtype.
+        The (scale*H, scale*W, C') output, in predict_fn's dtype (or `convert`'s).
     """
     image = np.asarray(image)
     if image.ndim != 3:
@@ -82,8 +85,9 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0) ->
     check_pixels(image, "image")
     scale = check_int(scale, "scale", 1)
     overlap = check_int(overlap, "overlap", 0)
+    convert = convert or (lambda block: block)
     if tile is None:
-        return _run(predict_fn, image, scale)
+        return convert(_run(predict_fn, image, scale))
     th, tw = (check_int(t, "tile", 1) for t in _as_pair(tile, "tile"))
     if min(th, tw) <= 2 * overlap:
         raise ValueError(
@@ -93,15 +97,15 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0) ->
     h, w = image.shape[:2]
     rows, cols = tile_windows(h, th, overlap), tile_windows(w, tw, overlap)
     if len(rows) == 1 and len(cols) == 1:
-        return _run(predict_fn, image, scale)
+        return convert(_run(predict_fn, image, scale))
     out = None
     s = scale
     for y0, y1, ky0, ky1 in rows:
         for x0, x1, kx0, kx1 in cols:
             sr = _run(predict_fn, image[y0:y1, x0:x1], s)
+            kept = convert(sr[s * (ky0 - y0) : s * (ky1 - y0), s * (kx0 - x0) : s * (kx1 - x0)])
             if out is None:
-                out = np.empty((s * h, s * w) + sr.shape[2:], dtype=sr.dtype)
-            kept = sr[s * (ky0 - y0) : s * (ky1 - y0), s * (kx0 - x0) : s * (kx1 - x0)]
+                out = np.empty((s * h, s * w) + kept.shape[2:], dtype=kept.dtype)
             out[s * ky0 : s * ky1, s * kx0 : s * kx1] = kept
     return out
 
