@@ -127,11 +127,12 @@ def tflite_copy(folder, name="m", flip=0, sidecar=True):
 def data_h5(path, lr_shape=(2, 8, 8, 3), hr_shape=(2, 16, 16, 3), keys=("lr", "hr")):
     import h5py
 
-    with h5py.File(path, "w") as f:
-        if "lr" in keys:
-            f["lr"] = np.zeros(lr_shape, np.uint8)
-        if "hr" in keys:
-            f["hr"] = np.zeros(hr_shape, np.uint8)
+    with h5py.File(path, "w") as f:  # keras-sr prepare's layout: groups 'lr', 'hr' of one dataset per image
+        for key, shape in (("lr", lr_shape), ("hr", hr_shape)):
+            if key in keys:
+                group = f.create_group(key)
+                for i in range(shape[0]):
+                    group[str(i)] = np.zeros(shape[1:], np.uint8)
     return Path(path)
 
 
@@ -355,6 +356,11 @@ CASES = {
         ["train", "--model", "fd_irb_edge", "--scale", "2", "--set", "num_features=65536", "--set",
          "growth_rate=65536", "--train", str(data_h5(t / "d.h5")), "--output-dir", str(t / "run")],
         ["num_features", "512"]),
+    "train-init-weights-truncated": lambda t: (
+        ["train", "--model", "fd_irb_edge", "--scale", "2", "--train", str(data_h5(t / "d.h5")), "--init-weights",
+         str(weights_copy(t, data=WEIGHTS.read_bytes()[:20_000])), "--patch-size", "8", "--output-dir",
+         str(t / "run")],
+        ["init_weights", "w.weights.h5", "damaged"]),
     "train-data-h5-corrupt": lambda t: (
         ["train", "--model", "fd_irb_edge", "--scale", "2", "--train", str(_write(t / "d.h5", b"\x89HDF" + b"0" * 50)),
          "--output-dir", str(t / "run")], ["d.h5"]),

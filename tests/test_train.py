@@ -409,7 +409,7 @@ def test_bare_eval_name_resolves_under_data_root_then_keras_sr_data(data, tmp_pa
     # Without --data-root: $KERAS_SR_DATA (the set resolves; the next check, of --init-weights, stops the run).
     monkeypatch.setenv("KERAS_SR_DATA", str(root))
     err = _error(capsys, argv + ["--output-dir", str(tmp_path / "b"), "--init-weights", str(tmp_path / "no.h5")])
-    assert "`init_weights` file not found" in err and "Tiny5" not in err
+    assert "`init_weights` file" in err and "does not exist" in err and "Tiny5" not in err
     monkeypatch.delenv("KERAS_SR_DATA")
     err = _error(capsys, argv + ["--output-dir", str(tmp_path / "c"), "--data-root", str(tmp_path)])
     assert "'Tiny5' not found" in err and not (tmp_path / "c").exists()

@@ -80,9 +80,9 @@ def load_matching_weights(model, path):
     From a model with fewer recursions (config `recursions=U`), the global fusion's
     extra inputs start at zero, so training starts from the source model's output.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"`init_weights` file not found: {path}")
+    from keras_sr.checkpoints import check_weights_file
+
+    path = check_weights_file(path, "init_weights")  # missing, empty, truncated or not HDF5: named
     source = _read_source_weights(path)
     loaded, skipped = [], []
     for layer in model.layers:

@@ -237,8 +237,10 @@ def train(
     kept = fitting_items(source, o["patch_size"], scale)
     eval_path = resolve_eval(eval, scale, data_root) if eval is not None else None
     eval_source = open_pairs(eval_path, scale) if eval_path is not None else None
-    if init_weights is not None and not Path(init_weights).is_file():
-        raise FileNotFoundError(f"`init_weights` file not found: {init_weights}")
+    if init_weights is not None:  # missing, empty, truncated or not HDF5: refused before the run folder exists
+        from keras_sr.checkpoints import check_weights_file
+
+        check_weights_file(init_weights, "init_weights")
     if saved is None and folder.has_run():
         folder.clear()  # force; everything above is checked first
 
