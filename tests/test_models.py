@@ -9,7 +9,7 @@ from tests.harness import tiny
 
 RECURSIVE = [name for name in models.names() if "recursions" in models.spec(name).defaults]
 # Whether each published network has the bicubic skip (BicubicUpsample).
-BICUBIC_SKIP = {"rdn": False, "rdcab_recursive": False, "split": True, "fd_irb": True, "fd_irb_edge": True}
+BICUBIC_SKIP = {"rdn": False, "rdcab_recursive": False, "split": True, "fd_irb": True, "fd_irb_edge": True, "fd_irb_micro": True}
 
 
 @pytest.mark.parametrize("name", RECURSIVE)
@@ -32,7 +32,7 @@ def test_bicubic_skip_present_only_where_published(name, published):
 
 
 def test_names():
-    assert models.names() == ["fd_irb", "fd_irb_edge", "rdcab_recursive", "rdn", "split"]
+    assert models.names() == ["fd_irb", "fd_irb_edge", "fd_irb_micro", "rdcab_recursive", "rdn", "split"]
 
 
 @pytest.mark.parametrize(

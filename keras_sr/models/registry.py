@@ -78,6 +78,17 @@ _REGISTRY = {
         choices=_FD_IRB_CHOICES,
         description="fd_irb reduced for edge boards: 5 dense layers, U=2, mean attention, no HR tail",
     ),
+    # The micro-class network: the smallest fd_irb measured to fit a TFLM arena of 256 KB at a 24x24 LR
+    # tile and 150 KB of flash at x4, int8 (benchmarks/results/micro_candidates.md).
+    "fd_irb_micro": ModelSpec(
+        build_fd_irb,
+        {**_FD_IRB_DEFAULTS, "num_features": 24, "growth_rate": 24, "num_layers": 4, "recursions": 2,
+         "attention": "mean", "tail": "direct"},
+        minimums=_FD_IRB_MINIMUMS,
+        width_multiple=2,
+        choices=_FD_IRB_CHOICES,
+        description="fd_irb for microcontrollers: 24 features, 4 dense layers, U=2, mean attention, no HR tail",
+    ),
 }
 
 
