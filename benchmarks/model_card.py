@@ -47,6 +47,11 @@ PAPER_RELATIVE = {"fd_irb_edge": "fd_irb"}
 
 
 CARD_INPUT_HW = (180, 320)  # (height, width): 1280x720 out at x4
+# The micro-class goals (issue 14): TFLM arena and flash of the int8 file, Set5 PSNR through TFLM
+# above FSRCNN (quoted: Dong et al. 2016, "Accelerating the Super-Resolution Convolutional Neural
+# Network", Set5 Y-PSNR) and above bicubic by MICRO_BICUBIC_MARGIN_DB.
+MICRO_GOALS = {"arena_bytes": 256 * 1024, "flash_bytes": 150 * 1024, "fsrcnn_set5_psnr": {2: 37.00, 3: 33.16, 4: 30.71},
+               "fsrcnn_source": "Dong et al. 2016 (FSRCNN), Set5 Y-PSNR, quoted", "bicubic_margin_db": 2.0}
 #: A card's stage config files: the subcommand each one replays.
 COMMANDS = ("prepare", "train", "optimize", "convert")
 
@@ -185,6 +190,76 @@ def measure(name, scale, weights, tflite, data_root):
     }
 
 
+def micro_measure(tflite, scale, tile, data_root, eval=("Set5",)):
+    """The int8 file exported for TFLM at `tile` (H, W) (`keras_sr.export.export`, target micro: arena
+    bisected to the byte in TFLM's interpreter) and scored through TFLM tile by tile with the bundle's
+    tile plan (`keras-sr evaluate --runtime tflm` on the bundle's model.tflite)."""
+    import shutil
+    import tempfile
+
+    from keras_sr.evaluate import evaluate, load_scored_model
+    from keras_sr.export import export
+    from keras_sr.lite.tiling import tile_windows
+
+    scratch = Path(tempfile.mkdtemp(prefix="keras_sr_card_micro_"))
+    try:
+        facts = export(tflite=tflite, target="micro", tile=tuple(tile), output_dir=scratch / "bundle",
+                       log=lambda *a, **k: None)
+        model, _, _ = load_scored_model(tflite=str(scratch / "bundle" / "model.tflite"), runtime="tflm")
+        scores = evaluate(model, scale, eval=list(eval), data_root=data_root)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    (h, w), overlap = facts["tile"], facts["overlap"]
+    tiles = len(tile_windows(CARD_INPUT_HW[0], h, overlap)) * len(tile_windows(CARD_INPUT_HW[1], w, overlap))
+    return {
+        "tile": [h, w], "overlap": overlap, "arena_bytes": facts["micro"]["arena_bytes"],
+        "flash_bytes": facts["size_bytes"], "multi_adds_per_tile": facts["multi_adds_per_tile"],
+        "tiles_320x180": tiles, "multi_adds_320x180_tiled": tiles * facts["multi_adds_per_tile"],
+        "tflm_vs_litert_psnr_db": facts["micro"]["tflm_vs_litert_psnr_db"],
+        "tflm_invoke_s": facts["micro"]["tflm_invoke_s"], "tflite_micro": facts["micro"]["tflite_micro"],
+        "scores": {name: [row["psnr"], row["ssim"]] for name, row in scores["datasets"].items()},
+        "ms_per_image": {name: row["ms_per_image"] for name, row in scores["datasets"].items()},
+        "goals": {k: v for k, v in MICRO_GOALS.items() if k != "fsrcnn_set5_psnr"}
+        | {"fsrcnn_set5_psnr": MICRO_GOALS["fsrcnn_set5_psnr"].get(scale)},
+    }
+
+
+def _render_micro(card):
+    m = card["micro"]
+    goals = m["goals"]
+    (h, w), met = m["tile"], (lambda ok: "met" if ok else "**missed**")
+    lines = [
+        "", "## Microcontroller (TensorFlow Lite Micro)", "",
+        f"Measured by exporting the int8 file with `keras-sr export --target micro --tile {w}x{h}` "
+        f"(`keras_sr.export`: the arena is the smallest that allocates and runs in TFLM's interpreter, bisected to "
+        f"the byte) and scoring it through TFLM's interpreter tile by tile with the bundle's tile plan "
+        f"(`keras-sr evaluate --runtime tflm`), tflite-micro {m['tflite_micro']}, reference kernels.", "",
+        f"- LR tile {w}x{h}, overlap {m['overlap']}: arena {m['arena_bytes']:,} bytes (goal <= "
+        f"{goals['arena_bytes']:,}: {met(m['arena_bytes'] <= goals['arena_bytes'])}); flash (the frozen "
+        f"`model.tflite`) {m['flash_bytes']:,} bytes (goal <= {goals['flash_bytes']:,}: "
+        f"{met(m['flash_bytes'] <= goals['flash_bytes'])})",
+        f"- Multi-Adds: {m['multi_adds_per_tile'] / 1e6:.1f} M per {w}x{h} tile; a 320x180 frame takes "
+        f"{m['tiles_320x180']} tiles, {m['multi_adds_320x180_tiled'] / 1e9:.2f} G (the whole frame at once: "
+        f"{card['multi_adds_320x180_total'] / 1e9:.2f} G)",
+        f"- TFLM vs LiteRT on one real image tile: {m['tflm_vs_litert_psnr_db']:.1f} dB PSNR; one TFLM invoke on "
+        f"this CPU (not a microcontroller): {m['tflm_invoke_s']:.2f} s",
+    ]
+    for dataset, (psnr, ssim) in m["scores"].items():
+        line = f"- {dataset} through TFLM, tile by tile: {psnr:.2f} dB / {ssim:.4f}"
+        row = card["scores"].get(dataset)
+        if row:
+            line += f" (LiteRT, whole image: {row['int8'][0]:.2f} dB)"
+        if dataset == "Set5" and row:
+            fsrcnn, bicubic = goals.get("fsrcnn_set5_psnr"), row["bicubic"][0]
+            if fsrcnn is not None:
+                line += (f"; above FSRCNN's {fsrcnn:.2f} dB ({goals['fsrcnn_source']}): {met(psnr > fsrcnn)} "
+                         f"({psnr - fsrcnn:+.2f} dB)")
+            line += (f"; above bicubic ({bicubic:.2f} dB) by >= {goals['bicubic_margin_db']:.0f} dB: "
+                     f"{met(psnr - bicubic >= goals['bicubic_margin_db'])} ({psnr - bicubic:+.2f} dB)")
+        lines.append(line)
+    return lines
+
+
 def _paper_row(name, scale):
     published = PAPER_RELATIVE.get(name, name)
     if scale != 4 or published not in PAPER_X4_PSNR:
@@ -245,6 +320,8 @@ def render(card):
     if paper:
         lines += ["", f"Paper column: {paper['model']} x{card['scale']}, quoted from the {paper['source']}, "
                       "which gives PSNR only."]
+    if card.get("micro"):
+        lines += _render_micro(card)
     lines += ["", "## Training", "", "The commands as they were run (the flag names of the time); paths are relative "
               "to the repository or to `$KERAS_SR_DATA`.", ""]
     for stage in card.get("training", []):
@@ -320,6 +397,11 @@ def main(argv=None):
                         help="config files of the stages that rebuild the model, in replay order")
     parser.add_argument("--stages-note", metavar="FILE.md", help="a Markdown file said under the stage list")
     parser.add_argument("--notes", default="", help="a Markdown file whose text ends the card")
+    parser.add_argument("--micro-tile", metavar="WxH",
+                        help="also export the int8 file for TFLM at this LR tile (e.g. 24x24) and record its arena, "
+                             "flash, Multi-Adds per tile and per 320x180 frame, and --micro-eval through TFLM")
+    parser.add_argument("--micro-eval", nargs="+", default=["Set5"], metavar="NAME",
+                        help="evaluation sets scored through TFLM tile by tile with --micro-tile (default: Set5)")
     parser.add_argument("--data-root", default=None, help="datasets folder (default: $KERAS_SR_DATA)")
     parser.add_argument("--output-dir", default=PRETRAINED_DIR)
     args = parser.parse_args(argv)
@@ -334,6 +416,9 @@ def main(argv=None):
     from keras_sr.paths import data_root
 
     card = measure(args.name, args.scale, args.weights, args.tflite, data_root(args.data_root))
+    if args.micro_tile:
+        w, h = (int(v) for v in args.micro_tile.lower().split("x"))
+        card["micro"] = micro_measure(args.tflite, args.scale, (h, w), data_root(args.data_root), args.micro_eval)
     card["training"] = [training_summary(run) for run in args.train_run]
     card["qat"] = qat_summary(args.qat_run) if args.qat_run else None
     card["stages"] = [repo_relative(path) for path in args.stage_config]

@@ -13,7 +13,7 @@ metrics, stage config files) is read from its card's `.json`, the record
 Example:
     >>> from keras_sr import presets
     >>> presets.names()
-    ['fd_irb_edge_x2', 'fd_irb_edge_x3', 'fd_irb_edge_x4', 'fd_irb_x4']
+    ['fd_irb_edge_x2', 'fd_irb_edge_x3', 'fd_irb_edge_x4', 'fd_irb_micro_x4', 'fd_irb_x4']
     >>> presets.get("fd_irb_edge_x4").psnr("Set5")  # int8, from the card
     31.54...
 """
@@ -37,6 +37,8 @@ _SHIPPED = {
     "fd_irb_edge_x2": ("fd_irb_edge", 2, "the edge network at x2 (body from the x4 stage-4 weights)"),
     "fd_irb_edge_x3": ("fd_irb_edge", 3, "the edge network at x3 (body from the x4 stage-4 weights)"),
     "fd_irb_edge_x4": ("fd_irb_edge", 4, "the edge network at x4 (body from the x2 model): the default"),
+    "fd_irb_micro_x4": ("fd_irb_micro", 4, "the micro-class network at x4 for TFLite Micro boards (70 K parameters, "
+                                           "arena under 256 KB at a 24x24 tile)"),
     "fd_irb_x4": ("fd_irb", 4, "the paper's FD & IRB network at x4 (15 layers from the edge weights)"),
 }
 # What `upscale` and `demo` use when no model is named: the edge network at the scale asked for.

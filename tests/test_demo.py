@@ -6,8 +6,8 @@ from PIL import Image
 from keras_sr import demo, presets
 
 
-# (model, scale) of every shipped pair of files: the edge network at each scale, fd_irb at x4.
-SHIPPED = [("fd_irb_edge", 4), ("fd_irb_edge", 3), ("fd_irb_edge", 2), ("fd_irb", 4)]
+# (model, scale) of every shipped pair of files: the edge network at each scale, fd_irb and the micro model at x4.
+SHIPPED = [("fd_irb_edge", 4), ("fd_irb_edge", 3), ("fd_irb_edge", 2), ("fd_irb", 4), ("fd_irb_micro", 4)]
 
 
 @pytest.mark.parametrize("name, scale", SHIPPED)
