@@ -12,7 +12,6 @@ machine's CPU (named in the output), not a microcontroller's.
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import subprocess
 import sys
@@ -25,21 +24,12 @@ sys.path.insert(0, str(REPO))
 
 from keras_sr import presets  # noqa: E402
 from keras_sr.export import export, freeze_tflite  # noqa: E402
+from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
 from keras_sr.lite.tflm import measure_arena  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 MODELS = ("fd_irb_edge_x2", "fd_irb_edge_x3", "fd_irb_edge_x4", "fd_irb_x4")
 TILES = (16, 24, 32)
-
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _allocates(path, arena):
@@ -121,7 +111,7 @@ def main():
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     ok = [r for r in rows if r["ok"]]
-    result = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "cpu": cpu_model(),
+    result = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "cpu": cpu_name(),
               "tflite_micro": ok[0]["tflite_micro"] if ok else None, "rows": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "micro_arena.json").write_text(json.dumps(result, indent=2) + "\n")
