@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from keras_sr import presets  # noqa: E402
 from keras_sr.export import export, freeze_tflite  # noqa: E402
+from keras_sr.lite import tflm  # noqa: E402
 from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
 from keras_sr.lite.tflm import measure_arena  # noqa: E402
 
@@ -42,19 +43,10 @@ def _allocates(path, arena):
 
 def allocation_arena(path):
     """The smallest arena TFLM allocates `path` with (no invoke), one child process per probe."""
-    hi = 64 * 1024
-    while not _allocates(path, hi):
-        hi *= 2
-        if hi > 1 << 28:
-            return None
-    lo = hi // 2 if hi > 64 * 1024 else 0
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if _allocates(path, mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
+    try:
+        return tflm.bisect_arena(lambda arena: _allocates(path, arena))
+    except RuntimeError:
+        return None
 
 
 def measure(name, tile, scratch):

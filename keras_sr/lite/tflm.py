@@ -177,20 +177,26 @@ def _fits(model_bytes, arena):
     return True
 
 
-def _min_arena(model_bytes):
+def bisect_arena(fits):
+    """The smallest arena size (bytes) for which `fits(size)` is true: doubling from 64 KiB up to
+    MAX_ARENA, then bisecting to the byte. Raises RuntimeError when even MAX_ARENA does not fit."""
     hi = 64 * 1024
-    while not _fits(model_bytes, hi):
+    while not fits(hi):
         if hi >= MAX_ARENA:
             raise RuntimeError(f"TFLM could not allocate the model even with an arena of {MAX_ARENA} bytes")
         hi *= 2
     lo = hi // 2 if hi > 64 * 1024 else 0  # lo fails (or is 0), hi fits
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _fits(model_bytes, mid):
+        if fits(mid):
             hi = mid
         else:
             lo = mid
     return hi
+
+
+def _min_arena(model_bytes):
+    return bisect_arena(lambda arena: _fits(model_bytes, arena))
 
 
 def _invoke(interp, x):
