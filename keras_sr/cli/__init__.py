@@ -29,6 +29,7 @@ COMMANDS = {
     "profile": "parameters and Multi-Adds of the registered networks",
     "port": "import PyTorch weights (.pth or reference .npz) into Keras weights",
     "export": "a device bundle (micro / android / web): .tflite frozen at a tile shape, model.json, extras",
+    "web": "serve the in-browser page (LiteRT.js) on 127.0.0.1, exporting its x2/x3/x4 bundles when missing",
 }
 
 
