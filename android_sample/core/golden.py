@@ -10,7 +10,8 @@ writes into OUT_DIR:
   quant.bin          float32 x, int8 quantized, float32 dequantized, uint8 `to_uint8` (random + edge values)
   replay/            a small real crop of the image: its LR ARGB pixels, every window the fixed-shape
                      model saw (float32 input and output, in order) and the stitched uint8 RGB result,
-                     all from `keras_sr.upscale.upscale_image` with the bundle's model
+                     all from `keras_sr.upscale.upscale_image` with the bundle's model; and Pillow's
+                     bicubic upscale of the same pixels (the app's comparison image)
   standin/           int8-tensor stitching: a stand-in model in numpy with int8 input/output tensors,
                      its windows and the stitched result of `upscale_tiled` + `to_uint8`
   whole/             the whole image: ARGB input and the RGB bytes of `keras-sr upscale IN -o OUT
@@ -116,6 +117,9 @@ def write_replay(out: Path, rgb_uint8: np.ndarray, bundle: Path, overlap: int):
     (out / "outputs.f32").write_bytes(b"".join(o.astype("<f4").tobytes() for o in rec.outputs))
     (out / "result.rgb").write_bytes(result.tobytes())
     h, w = rgb_uint8.shape[:2]
+    # The app's comparison image: Pillow's bicubic at the model's scale.
+    bicubic = Image.fromarray(rgb_uint8, "RGB").resize((w * sr.scale, h * sr.scale), Image.BICUBIC)
+    (out / "bicubic.rgb").write_bytes(np.asarray(bicubic, np.uint8).tobytes())
     return {"width": w, "height": h, "overlap": overlap, "tiles": len(rec.inputs)}
 
 
