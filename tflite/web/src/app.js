@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const MODELS_URL = new URL(params.get('models') || 'models/', location.href);
 const WASM_URL = new URL('node_modules/@litertjs/core/wasm/', location.href).href;
+// ?threads=N: interpreter threads (1: the single-threaded wasm build); default: the cores, at most 8.
+const NUM_THREADS = Number(params.get('threads')) || undefined;
 
 let loaded = null; // {bundles, errors, threads, numThreads}
 let queue = Promise.resolve(); // one upscale at a time: a compiled model is not re-entrant
@@ -42,7 +44,8 @@ function describeLoad({ bundles, errors, threads, numThreads }) {
 
 const ready = (async () => {
   setState('loading');
-  const result = await loadAll(WASM_URL, MODELS_URL, (text) => { $('status').textContent = `${text}…`; });
+  const result = await loadAll(WASM_URL, MODELS_URL, (text) => { $('status').textContent = `${text}…`; },
+    { numThreads: NUM_THREADS });
   loaded = result;
   for (const input of document.querySelectorAll('input[name=scale]')) {
     const scale = Number(input.value);

@@ -90,12 +90,15 @@ export async function loadBundle(baseUrl, scale, numThreads) {
 }
 
 /**
- * Load LiteRT.js (threaded wasm when the page is cross-origin isolated) and every bundle it finds.
+ * Load LiteRT.js and every bundle it finds: the threaded wasm build at `numThreads` (default: the cores, at
+ * most 8) when that is > 1 and the page is cross-origin isolated, else the single-threaded one.
  * @returns {Promise<{bundles: Map<number, object>, errors: Map<number, Error>, threads: boolean, numThreads: number}>}
  */
-export async function loadAll(wasmUrl, modelsUrl, onStatus = () => {}) {
-  const threads = Boolean(globalThis.crossOriginIsolated) && await supportsFeature('threads').catch(() => false);
-  const numThreads = threads ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8)) : 1;
+export async function loadAll(wasmUrl, modelsUrl, onStatus = () => {}, { numThreads: numThreadsWanted } = {}) {
+  const wanted = Math.max(1, Math.min(numThreadsWanted || navigator.hardwareConcurrency || 1, 8));
+  const threads = wanted > 1 && Boolean(globalThis.crossOriginIsolated) &&
+    await supportsFeature('threads').catch(() => false);
+  const numThreads = threads ? wanted : 1;
   onStatus(`loading LiteRT.js (${threads ? `wasm, ${numThreads} threads` : 'wasm, 1 thread'})`);
   try {
     await withTimeout(loadLiteRt(wasmUrl, { threads }), LOAD_TIMEOUT_MS,

@@ -75,7 +75,8 @@ test(`a Set5 image x4 matches keras-sr upscale --tflite (PSNR >= 45 dB, exact si
   for (let i = 0; i < ref.length; i++) if (out.data[i] !== ref[i]) differ += 1;
   Object.assign(results, { psnr_db: Number.isFinite(psnr) ? psnr : 'Infinity', values_differing: differ,
     size: [out.width, out.height], api_seconds: out.seconds });
-  console.log(`${meta.image} LR ${w}x${h} x4: PSNR ${psnr.toFixed(2)} dB vs keras-sr upscale (${differ} values differ), ${out.seconds.toFixed(2)} s`);
+  console.log(`${meta.image} LR ${w}x${h} x4: PSNR ${psnr.toFixed(2)} dB vs keras-sr upscale ` +
+    `(${differ} values differ), ${out.seconds.toFixed(2)} s`);
   assert.ok(psnr >= 45, `PSNR ${psnr.toFixed(2)} dB < 45 dB`);
   assert.ok(alphaOk, 'an opaque image stays opaque');
 });
