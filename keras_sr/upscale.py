@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keras_sr.data.imageio import is_16bit, list_images, read_image, to_uint8, write_image
-from keras_sr.lite.tiling import upscale_tiled
+from keras_sr.data.imageio import StripWriter, canvas_bytes_per_pixel, is_16bit, list_images, read_image, to_uint8
+from keras_sr.lite.tiling import count_tiles, upscale_bands, upscale_tiled
 
 __all__ = [
     "DEFAULT_OVERLAP",
@@ -39,6 +39,8 @@ __all__ = [
     "tflite_file",
     "load_predictor",
     "upscale_image",
+    "upscale_image_alpha",
+    "upscale_to_file",
     "upscale_files",
     "plan_outputs",
     "main",
@@ -178,18 +180,7 @@ def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP
     """
     s = predictor.scale
     h, w = rgb.shape[:2]
-    fixed = getattr(predictor, "fixed_size", None)
-    if fixed is not None:
-        if tile is not None and tuple(np.broadcast_to(tile, 2)) != tuple(fixed):
-            raise ValueError(
-                f"The model has a fixed input size {fixed[1]}x{fixed[0]} (WxH); `tile` must be that size or "
-                f"None. Received: tile={tile!r}"
-            )
-        tile = fixed
-        fh, fw = fixed
-        overlap = min(overlap, (min(fh, fw) - 1) // 2)
-        # Edge-pad a small image up to the model's size; the padding is cropped away below.
-        rgb = np.pad(rgb, ((0, max(fh - h, 0)), (0, max(fw - w, 0)), (0, 0)), mode="edge")
+    rgb, tile, overlap = _fit_model_size(predictor, rgb, tile, overlap)
     as_uint8 = np.dtype(dtype) == np.uint8
     sr = upscale_tiled(predictor, rgb, s, tile=tile, overlap=overlap,
                        convert=to_uint8 if as_uint8 else None)[: s * h, : s * w]
@@ -197,9 +188,66 @@ def upscale_image(predictor, rgb, alpha=None, tile=None, overlap=DEFAULT_OVERLAP
         sr = np.clip(sr, 0.0, 1.0).astype(np.float32)
     sr_alpha = None
     if alpha is not None:
-        a = Image.fromarray(to_uint8(alpha), "L").resize((s * w, s * h), Image.BICUBIC)
-        sr_alpha = np.asarray(a, np.uint8) if as_uint8 else np.asarray(a, np.float32) / 255.0
+        sr_alpha = upscale_image_alpha(alpha, s)
+        sr_alpha = sr_alpha if as_uint8 else sr_alpha.astype(np.float32) / 255.0
     return sr, sr_alpha
+
+
+def upscale_image_alpha(alpha, scale):
+    """An alpha channel (H, W) float in [0, 1] or uint8, upscaled with PIL's bicubic filter: uint8 (sH, sW)."""
+    h, w = np.shape(alpha)
+    return np.asarray(Image.fromarray(to_uint8(alpha), "L").resize((scale * w, scale * h), Image.BICUBIC), np.uint8)
+
+
+def _fit_model_size(predictor, rgb, tile, overlap):
+    """(rgb, tile, overlap) for the model: a fixed-shape model runs tiles of its own size, on an
+    image edge-padded up to that size (the caller crops the padding away)."""
+    fixed = getattr(predictor, "fixed_size", None)
+    if fixed is None:
+        return rgb, tile, overlap
+    if tile is not None and tuple(np.broadcast_to(tile, 2)) != tuple(fixed):
+        raise ValueError(
+            f"The model has a fixed input size {fixed[1]}x{fixed[0]} (WxH); `tile` must be that size or "
+            f"None. Received: tile={tile!r}"
+        )
+    fh, fw = fixed
+    h, w = rgb.shape[:2]
+    rgb = np.pad(rgb, ((0, max(fh - h, 0)), (0, max(fw - w, 0)), (0, 0)), mode="edge")
+    return rgb, tuple(fixed), min(overlap, (min(fh, fw) - 1) // 2)
+
+
+def upscale_to_file(predictor, rgb, output, alpha=None, mode=None, tile=None, overlap=DEFAULT_OVERLAP,
+                    overwrite=False, on_tile=None):
+    """Upscale one image straight into the file `output`, one band of tiles at a time.
+
+    The output exists in memory only as the current band (PNG, written in strips) or as
+    Pillow's image of it (other formats, `canvas_bytes_per_pixel`); never in float32.
+    Pixels equal `upscale_image(..., dtype=np.uint8)` written with `write_image`.
+
+    Args:
+        predictor, rgb, alpha, tile, overlap: as `upscale_image`.
+        output: the image file to write (atomically; see `keras_sr.data.imageio.StripWriter`).
+        mode: 'RGB', 'RGBA', 'L' or 'LA' (as `read_image` returns); None: 'RGBA' with alpha, else 'RGB'.
+        overwrite: replace an existing `output`.
+        on_tile: called after each window (progress).
+
+    Returns:
+        The written path.
+    """
+    s = predictor.scale
+    h, w = rgb.shape[:2]
+    mode = mode or ("RGB" if alpha is None else "RGBA")
+    rgb, tile, overlap = _fit_model_size(predictor, rgb, tile, overlap)
+    # Alpha goes through Pillow's bicubic filter as one image (1 byte per output pixel): Pillow's
+    # resize of a row band (`box=`) does not reproduce the whole resize's pixels exactly.
+    sr_alpha = None if alpha is None else upscale_image_alpha(alpha, s)
+    with StripWriter(output, s * w, s * h, mode, overwrite=overwrite) as writer:
+        for row, band in upscale_bands(predictor, rgb, s, tile, overlap, convert=to_uint8, on_tile=on_tile):
+            rows = min(band.shape[0], s * h - row)
+            if rows <= 0:  # rows of a fixed-shape model's padding
+                continue
+            writer.write(band[:rows, : s * w], None if sr_alpha is None else sr_alpha[row : row + rows])
+    return Path(output)
 
 
 def _list_inputs(inputs):
@@ -278,17 +326,21 @@ AUTO_TILE = 256
 _ACTIVATION_BYTES_PER_PIXEL = 4 * 8 * 64
 
 
-def job_bytes(h, w, scale, tile=None):
+def job_bytes(h, w, scale, tile=None, canvas_bytes=4, has_alpha=False):
     """A rough upper estimate of the memory `upscale_files` needs for an h x w LR image, in bytes.
 
-    The uint8 output and Pillow's copy of it for writing (4 bytes a pixel), the float
-    input, and one window's activations and float output (twice: quantizing it to uint8)
-    where the window is the whole image when `tile` is None.
+    The LR input (decoded, float RGB and alpha), one window's activations and float output
+    (twice: quantizing it to uint8), one band of output rows in uint8 (a row of windows;
+    the whole output when `tile` is None), the output image held for writing:
+    `canvas_bytes` per output pixel (0 for a PNG, written in strips; see `canvas_bytes_per_pixel`),
+    and the upscaled alpha channel (1 byte per output pixel) when `has_alpha`.
     """
-    out_px = int(h) * int(w) * scale * scale
+    h, w = int(h), int(w)
+    out_px = h * w * scale * scale
     wh, ww = (h, w) if tile is None else (min(tile, h), min(tile, w))
     window = wh * ww * (_ACTIVATION_BYTES_PER_PIXEL + 2 * 4 * 3 * scale * scale)
-    return out_px * (3 + 4) + 2 * 4 * 3 * h * w + window
+    band = scale * wh * scale * w * 4
+    return out_px * (canvas_bytes + bool(has_alpha)) + band + window + (4 + 12 + 1) * h * w
 
 
 def fit_memory(plan, scale, tile, overlap, fixed_size=None, available=None):
@@ -304,27 +356,41 @@ def fit_memory(plan, scale, tile, overlap, fixed_size=None, available=None):
     if available is None:
         return tile
     chosen = tile
-    for src, _ in plan:
+    for src, dst in plan:
         with Image.open(src) as im:
             w, h = im.size
+            has_alpha = "A" in im.mode or "transparency" in im.info
+        canvas = canvas_bytes_per_pixel(dst)
         window = max(fixed_size) if fixed_size is not None else chosen
-        need = job_bytes(h, w, scale, window)
+        need = job_bytes(h, w, scale, window, canvas, has_alpha)
         if need <= available:
             continue
         auto = max(AUTO_TILE, 2 * overlap + 1)
-        if chosen is None and fixed_size is None and job_bytes(h, w, scale, auto) <= available:
+        if chosen is None and fixed_size is None and job_bytes(h, w, scale, auto, canvas, has_alpha) <= available:
             print(f"note: '{src}' ({w}x{h}) needs about {need / 2**30:.1f} GiB as one window, more than the "
                   f"{available / 2**30:.1f} GiB available; upscaling in {auto}-pixel tiles (`tile`, --tile).",
                   file=sys.stderr)
             chosen = auto
             continue
         output = h * w * scale * scale * 3
+        strips = "" if canvas == 0 else ", or a .png output (written in strips, never whole in memory)"
         raise ValueError(
             f"Image file '{src}' ({w}x{h}) upscaled x{scale} needs about {need / 2**30:.1f} GiB "
             f"({output / 2**30:.1f} GiB is the output image itself); this machine has {available / 2**30:.1f} GiB "
-            "available. Use a smaller `tile` (--tile), or a smaller input."
+            f"available. Use a smaller `tile` (--tile){strips}, or a smaller input."
         )
     return chosen
+
+
+def _tile_progress(enabled, total, name):
+    """A tqdm bar over the windows of one image (None when off, small, or tqdm is missing)."""
+    if not enabled or total < 4:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is optional on a board
+        return None
+    return tqdm(total=total, unit="tile", desc=name, leave=False)
 
 
 def upscale_files(
@@ -351,7 +417,8 @@ def upscale_files(
         model, tflite, weights, scale, config, num_threads, use_xnnpack: see `load_predictor`.
         tile, overlap: see `upscale_image`.
         force: overwrite existing outputs.
-        progress: show a tqdm progress bar when there are several images.
+        progress: show tqdm progress bars: images when there are several, tiles when an image has
+            four windows or more.
         runtime: "litert" (ai-edge-litert) or "tflm": TFLite Micro's interpreter, tile by tile at
             `tile` (needed for a dynamic-shape file; a bundle's fixed-shape model.tflite brings its
             own), `overlap` None meaning the bundle's (see `keras_sr.lite.tflm.TFLMSR`).
@@ -397,8 +464,14 @@ def upscale_files(
         rgb, alpha, mode = read_image(src)
         if is_16bit(src):
             print(f"note: '{src}' has more than 8 bits per sample; '{dst}' is written with 8.", file=sys.stderr)
-        sr, sr_alpha = upscale_image(predictor, rgb, alpha, tile=tile, overlap=overlap, dtype=np.uint8)
-        written.append(write_image(dst, sr, sr_alpha, mode=mode, overwrite=force))
+        fixed = getattr(predictor, "fixed_size", None)
+        bar = _tile_progress(progress, count_tiles(rgb.shape, fixed or tile, overlap), Path(src).name)
+        try:
+            written.append(upscale_to_file(predictor, rgb, dst, alpha=alpha, mode=mode, tile=tile, overlap=overlap,
+                                           overwrite=force, on_tile=bar.update if bar else None))
+        finally:
+            if bar is not None:
+                bar.close()
     return written
 
 

@@ -664,7 +664,7 @@ def test_a_whole_image_that_would_not_fit_is_tiled_with_a_note(tmp_path, capsys)
 
     src = png(tmp_path / "big.png", (300, 260))
     plan = [(src, tmp_path / "out.png")]
-    whole, tiled = job_bytes(260, 300, 2), job_bytes(260, 300, 2, AUTO_TILE)
+    whole, tiled = job_bytes(260, 300, 2, canvas_bytes=0), job_bytes(260, 300, 2, AUTO_TILE, canvas_bytes=0)
     assert tiled < whole
     assert fit_memory(plan, 2, None, 16, available=whole) is None  # fits: no tiling, no note
     assert capsys.readouterr().err == ""

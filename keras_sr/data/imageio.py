@@ -12,7 +12,11 @@ upscale all list folders with `list_images`, so they read the same files.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
+import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +27,8 @@ from keras_sr.fileio import atomic_output
 from keras_sr.metrics import to_uint8
 
 __all__ = ["IMAGE_SUFFIXES", "is_image_file", "list_images", "load_image", "read_image", "write_image",
-           "side_by_side", "to_uint8", "MODES", "is_16bit"]
+           "side_by_side", "to_uint8", "MODES", "is_16bit", "StripWriter", "STRIP_SUFFIXES",
+           "canvas_bytes_per_pixel"]
 
 #: Suffixes of the image files read from folders (compared case-insensitively).
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -228,6 +233,150 @@ def write_image(path, rgb, alpha=None, mode=None, overwrite=False):
         except (OSError, KeyError, ValueError) as e:
             raise ValueError(f"Cannot write '{path}' as {fmt} in mode {mode}: {e}") from e
     return path
+
+
+#: Output suffixes written in strips (`StripWriter` streams them; other formats need the whole image).
+STRIP_SUFFIXES = (".png",)
+
+_PNG_COLOR_TYPE = {"L": 0, "RGB": 2, "LA": 4, "RGBA": 6}
+_CHANNELS = {"L": 1, "RGB": 3, "LA": 2, "RGBA": 4}
+
+
+def canvas_bytes_per_pixel(path, mode="RGB") -> int:
+    """Bytes per output pixel `StripWriter` holds for `path`: 0 for a format written in strips,
+    else Pillow's in-memory image (4 bytes a pixel for RGB, RGBA and LA, 1 for L)."""
+    if Path(path).suffix.lower() in STRIP_SUFFIXES:
+        return 0
+    return 1 if mode == "L" else 4
+
+
+class StripWriter:
+    """Writes an image file top to bottom, one band of rows at a time, atomically.
+
+    PNG is encoded as the rows arrive (Paeth filter, zlib level 6), so only the current
+    band is ever in memory. Other formats collect the bands in one Pillow image
+    (`canvas_bytes_per_pixel`), which is written when the writer closes. Nothing exists
+    at `path` until every row has been written: an error or an interruption leaves no
+    partial file.
+
+        with StripWriter("out.png", width, height, mode="RGB") as writer:
+            for first_row, band in upscale_bands(...):
+                writer.write(band)
+
+    Args:
+        path: output file; the format comes from its extension.
+        width, height: the image size in pixels.
+        mode: 'RGB', 'RGBA', 'L' or 'LA'; 'L'/'LA' store the luma of the rgb rows
+            (Pillow's convert('L'), as `write_image`).
+        overwrite: replace an existing file; otherwise FileExistsError.
+    """
+
+    def __init__(self, path, width, height, mode="RGB", overwrite=False):
+        self.path = Path(path)
+        if mode not in MODES:
+            raise ValueError(f"`mode` must be one of {MODES}. Received: mode={mode!r}")
+        self.width, self.height, self.mode = int(width), int(height), mode
+        if min(self.width, self.height) < 1:
+            raise ValueError(f"`width` and `height` must be >= 1. Received: {width}x{height}")
+        self.format = Image.registered_extensions().get(self.path.suffix.lower())
+        if self.format is None:
+            raise ValueError(f"Output file '{self.path}' has an unknown image extension {self.path.suffix!r}.")
+        if not overwrite and self.path.exists():
+            raise FileExistsError(f"Output file '{self.path}' already exists; pass overwrite=True to replace it.")
+        self.overwrite = overwrite
+        self.rows_written = 0
+        self._stack = None
+
+    def __enter__(self):
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_output(self.path, overwrite=self.overwrite))
+        if self.path.suffix.lower() in STRIP_SUFFIXES:
+            self._file = self._stack.enter_context(open(self._tmp, "wb"))
+            self._file.write(b"\x89PNG\r\n\x1a\n")
+            self._chunk(b"IHDR", struct.pack(">IIBBBBB", self.width, self.height, 8,
+                                             _PNG_COLOR_TYPE[self.mode], 0, 0, 0))
+            self._zlib = zlib.compressobj(6)
+            self._previous = np.zeros(self.width * _CHANNELS[self.mode], np.uint8)
+            self._canvas = None
+        else:
+            self._canvas = Image.new(self.mode, (self.width, self.height))
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if kind is None:
+            try:
+                if self.rows_written != self.height:
+                    raise ValueError(f"'{self.path}': {self.rows_written} of {self.height} rows were written; "
+                                     "the image is incomplete.")
+                self._finish()
+            except BaseException:
+                self._stack.__exit__(*sys.exc_info())  # removes the temporary file
+                raise
+        return self._stack.__exit__(kind, error, trace)
+
+    def write(self, rgb, alpha=None):
+        """Appends rows: rgb (n, width, 3) uint8 (or float in [0, 1]); alpha (n, width) for 'RGBA'/'LA'."""
+        rgb8 = to_uint8(rgb)
+        if rgb8.ndim != 3 or rgb8.shape[1:] != (self.width, 3):
+            raise ValueError(f"`rgb` rows must have shape (n, {self.width}, 3). Received: shape={rgb8.shape}")
+        n = rgb8.shape[0]
+        if self.rows_written + n > self.height:
+            raise ValueError(f"'{self.path}' is {self.height} rows high; {self.rows_written + n} were given.")
+        pixels = np.asarray(Image.fromarray(rgb8, "RGB").convert("L"))[..., None] if self.mode in ("L", "LA") else rgb8
+        if self.mode in ("RGBA", "LA"):
+            if alpha is None:
+                raise ValueError(f"`mode`={self.mode!r} needs an `alpha` channel. Received: alpha=None")
+            a8 = to_uint8(alpha)
+            if a8.shape != (n, self.width):
+                raise ValueError(f"`alpha` rows must have shape {(n, self.width)}. Received: shape={a8.shape}")
+            pixels = np.concatenate([pixels, a8[..., None]], axis=-1)
+        if self._canvas is not None:
+            self._canvas.paste(Image.fromarray(np.ascontiguousarray(pixels.squeeze(-1) if self.mode == "L" else pixels),
+                                               self.mode), (0, self.rows_written))
+        else:
+            flat = pixels.reshape(n, -1)
+            # A few rows at a time: the filter's int16 temporaries stay small beside the band.
+            step = max(1, (4 << 20) // flat.shape[1])
+            for start in range(0, n, step):
+                self._encode(flat[start : start + step])
+        self.rows_written += n
+
+    def _encode(self, rows):
+        channels = _CHANNELS[self.mode]
+        above = np.concatenate([self._previous[None], rows[:-1]]).astype(np.int16)
+        raw = rows.astype(np.int16)
+        left = np.zeros_like(raw)
+        left[:, channels:] = raw[:, :-channels]
+        upper_left = np.zeros_like(above)
+        upper_left[:, channels:] = above[:, :-channels]
+        # Paeth predictor (PNG spec 9.4): the neighbour closest to left + above - upper_left.
+        guess = left + above - upper_left
+        pa, pb, pc = np.abs(guess - left), np.abs(guess - above), np.abs(guess - upper_left)
+        predicted = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, above, upper_left))
+        filtered = ((raw - predicted) & 0xFF).astype(np.uint8)
+        lines = np.concatenate([np.full((rows.shape[0], 1), 4, np.uint8), filtered], axis=1)
+        self._idat(self._zlib.compress(lines.tobytes()))
+        self._previous = rows[-1].copy()
+
+    def _idat(self, data):
+        if data:
+            self._chunk(b"IDAT", data)
+
+    def _chunk(self, kind, data):
+        self._file.write(struct.pack(">I", len(data)) + kind + data
+                         + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    def _finish(self):
+        if self._canvas is None:
+            self._idat(self._zlib.flush())
+            self._chunk(b"IEND", b"")
+            return
+        try:
+            self._canvas.save(self._tmp, format=self.format)
+        except (OSError, KeyError, ValueError) as e:
+            raise ValueError(f"Cannot write '{self.path}' as {self.format} in mode {self.mode}: {e}") from e
+        finally:
+            self._canvas = None
 
 
 def side_by_side(images, gap: int = 4, background: int = 255) -> np.ndarray:

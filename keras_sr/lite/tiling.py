@@ -15,7 +15,7 @@ import numpy as np
 
 from keras_sr.validation import check_int, check_pixels
 
-__all__ = ["upscale_tiled", "tile_windows"]
+__all__ = ["upscale_tiled", "upscale_bands", "tile_windows", "count_tiles"]
 
 
 def _as_pair(value, name):
@@ -58,7 +58,15 @@ def tile_windows(length: int, tile: int, overlap: int) -> list[tuple[int, int, i
         start = min(keep_end - overlap, length - tile)
 
 
-def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0, convert=None) -> np.ndarray:
+def count_tiles(shape, tile=None, overlap: int = 0) -> int:
+    """How many windows `upscale_tiled` runs for an LR image of `shape` (H, W, ...)."""
+    if tile is None:
+        return 1
+    th, tw = _as_pair(tile, "tile")
+    return len(tile_windows(shape[0], th, overlap)) * len(tile_windows(shape[1], tw, overlap))
+
+
+def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0, convert=None, on_tile=None) -> np.ndarray:
     """Upscale `image` window by window with `predict_fn`.
 
     Args:
@@ -73,9 +81,28 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0, co
         convert: optional function applied to each kept block before it is stored
             (e.g. `keras_sr.metrics.to_uint8`): the full-size output then exists only
             in its dtype, never as float32.
+        on_tile: optional function called with no argument after each window (progress).
 
     Returns:
         The (scale*H, scale*W, C') output, in predict_fn's dtype (or `convert`'s).
+    """
+    out = None
+    for row, band in upscale_bands(predict_fn, image, scale, tile, overlap, convert, on_tile):
+        if out is None:
+            if row == 0 and band.shape[0] == scale * np.shape(image)[0]:
+                return band  # one band: the whole output
+            out = np.empty((scale * np.shape(image)[0],) + band.shape[1:], dtype=band.dtype)
+        out[row : row + band.shape[0]] = band
+    return out
+
+
+def upscale_bands(predict_fn, image, scale: int, tile=None, overlap: int = 0, convert=None, on_tile=None):
+    """`upscale_tiled`, one band of output rows at a time, top to bottom.
+
+    Yields `(first_row, band)`: `band` holds output rows [first_row, first_row + len(band))
+    at full output width, made from one row of windows. Only one band exists at a time, so
+    a writer that takes rows in order (a PNG written in strips) never holds the whole output.
+    Arguments as `upscale_tiled`; the checks run before the first window.
     """
     image = np.asarray(image)
     if image.ndim != 3:
@@ -86,28 +113,35 @@ def upscale_tiled(predict_fn, image, scale: int, tile=None, overlap: int = 0, co
     scale = check_int(scale, "scale", 1)
     overlap = check_int(overlap, "overlap", 0)
     convert = convert or (lambda block: block)
-    if tile is None:
-        return convert(_run(predict_fn, image, scale))
-    th, tw = (check_int(t, "tile", 1) for t in _as_pair(tile, "tile"))
-    if min(th, tw) <= 2 * overlap:
-        raise ValueError(
-            "`tile` must be greater than 2 * `overlap` (a window keeps `overlap` pixels of context "
-            f"on each side). Received: tile={tile!r}, overlap={overlap}"
-        )
+    on_tile = on_tile or (lambda: None)
     h, w = image.shape[:2]
+    if tile is None:
+        th, tw = h, w
+    else:
+        th, tw = (check_int(t, "tile", 1) for t in _as_pair(tile, "tile"))
+        if min(th, tw) <= 2 * overlap:
+            raise ValueError(
+                "`tile` must be greater than 2 * `overlap` (a window keeps `overlap` pixels of context "
+                f"on each side). Received: tile={tile!r}, overlap={overlap}"
+            )
     rows, cols = tile_windows(h, th, overlap), tile_windows(w, tw, overlap)
-    if len(rows) == 1 and len(cols) == 1:
-        return convert(_run(predict_fn, image, scale))
-    out = None
-    s = scale
+    return _bands(predict_fn, image, scale, rows, cols, convert, on_tile)
+
+
+def _bands(predict_fn, image, s, rows, cols, convert, on_tile):
     for y0, y1, ky0, ky1 in rows:
+        band = None
         for x0, x1, kx0, kx1 in cols:
             sr = _run(predict_fn, image[y0:y1, x0:x1], s)
             kept = convert(sr[s * (ky0 - y0) : s * (ky1 - y0), s * (kx0 - x0) : s * (kx1 - x0)])
-            if out is None:
-                out = np.empty((s * h, s * w) + kept.shape[2:], dtype=kept.dtype)
-            out[s * ky0 : s * ky1, s * kx0 : s * kx1] = kept
-    return out
+            on_tile()
+            if len(cols) == 1:
+                band = kept
+                break
+            if band is None:
+                band = np.empty((s * (ky1 - ky0), s * image.shape[1]) + kept.shape[2:], dtype=kept.dtype)
+            band[:, s * kx0 : s * kx1] = kept
+        yield s * ky0, band
 
 
 def _run(predict_fn, window, scale):
