@@ -63,7 +63,7 @@ def bundle(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def junit(tmp_path_factory, bundle, data_root):
+def junit(request, tmp_path_factory, data_root):
     """Golden data + one run of android_sample/core/run-tests; returns (golden dir, JUnit output, failures)."""
     missing = _missing_tools()
     if missing:
@@ -71,6 +71,7 @@ def junit(tmp_path_factory, bundle, data_root):
                     "libjna-java; .ci/run does)")
     if not (data_root / "Set5" / "woman.png").is_file():
         pytest.skip(f"Set5 not found under '{data_root}'")
+    bundle = request.getfixturevalue("bundle")  # exported only once the tools are known to be there
     golden = tmp_path_factory.mktemp("android_golden")
     _golden_module().make(golden, image=data_root / "Set5" / "woman.png", bundle=bundle)
     env = dict(os.environ, BUILD_DIR=str(tmp_path_factory.mktemp("android_build")), PYTHON=sys.executable,

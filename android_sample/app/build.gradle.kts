@@ -38,18 +38,19 @@ dependencies {
 
 // Copies bundles from `keras-sr export --target android` into assets/bundles/x2, x3, x4:
 //   ./gradlew :app:copyBundles -Pkerassr.bundles=DIR
-// where DIR holds x2/, x3/, x4/ (each model.json + model.tflite). The copies are git-ignored.
+// where DIR (absolute, or relative to android_sample/) holds x2/, x3/, x4/, each model.json +
+// model.tflite. The copies are git-ignored.
 val copyBundles by tasks.registering(Copy::class) {
     description = "Copies keras-sr android bundles (-Pkerassr.bundles=DIR with x2/ x3/ x4/) into assets/bundles."
-    val from = project.findProperty("kerassr.bundles")?.toString()
+    val bundlesDir = project.findProperty("kerassr.bundles")?.toString()?.let { rootProject.file(it) }
     doFirst {
-        require(from != null) {
-            "`kerassr.bundles` must name the folder holding x2/, x3/, x4/ bundles. Received: none " +
-                "(./gradlew :app:copyBundles -Pkerassr.bundles=DIR)"
+        require(bundlesDir != null && bundlesDir.isDirectory) {
+            "`kerassr.bundles` must name the folder holding the x2/, x3/, x4/ bundles. Received: " +
+                "kerassr.bundles=${bundlesDir ?: "none"} (./gradlew :app:copyBundles -Pkerassr.bundles=DIR)"
         }
     }
-    if (from != null) {
-        from(from) { include("x*/model.json", "x*/model.tflite") }
+    if (bundlesDir != null) {
+        from(bundlesDir) { include("x*/model.json", "x*/model.tflite") }
     }
     into(layout.projectDirectory.dir("src/main/assets/bundles"))
 }
