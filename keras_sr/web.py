@@ -117,9 +117,10 @@ class _Handler(SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(models_dir, port=DEFAULT_PORT, page_dir=PAGE_DIR) -> ThreadingHTTPServer:
-    """An HTTP server on 127.0.0.1:`port` (0: any free port) for the page and the bundles; not started."""
-    page_dir = Path(page_dir)
+def make_server(models_dir, port=DEFAULT_PORT, page_dir=None) -> ThreadingHTTPServer:
+    """An HTTP server on 127.0.0.1:`port` (0: any free port) for the page (default PAGE_DIR) and the bundles
+    in `models_dir` (under /models/); not started."""
+    page_dir = Path(PAGE_DIR if page_dir is None else page_dir)
     if not (page_dir / "index.html").is_file():
         raise FileNotFoundError(f"The web page '{page_dir}' is missing (index.html); it ships in the repository's "
                                 "tflite/web/ folder.")

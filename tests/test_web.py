@@ -124,3 +124,82 @@ if __name__ == "__main__":
     sys.path.insert(0, str(REPO_ROOT))
     print(json.dumps(make_fixture(sys.argv[1], os.environ.get("KERAS_SR_DATA", REPO_ROOT.parent / "shared" /
                                                                          "datasets")), indent=1))
+
+
+# ---------------------------------------------------------------------- the server, without a browser
+
+
+def _fake_page(folder):
+    (folder / "node_modules" / "@litertjs" / "core").mkdir(parents=True)
+    (folder / "index.html").write_text("<!doctype html><title>page</title>")
+    return folder
+
+
+def _get(url):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, b""
+
+
+def test_server_serves_page_and_bundles_on_localhost_with_isolation_headers(tmp_path):
+    import threading
+
+    from keras_sr.web import make_server
+
+    page = _fake_page(tmp_path / "page")
+    (tmp_path / "models" / "x4").mkdir(parents=True)
+    (tmp_path / "models" / "x4" / "model.json").write_text('{"scale": 4}')
+    (tmp_path / "secret.txt").write_text("outside both folders")
+    server = make_server(tmp_path / "models", port=0, page_dir=page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        base = f"http://127.0.0.1:{port}"
+        status, headers, body = _get(base + "/")
+        assert status == 200 and b"<title>page</title>" in body
+        assert headers["cross-origin-opener-policy"] == "same-origin"
+        assert headers["cross-origin-embedder-policy"] == "require-corp"
+        status, headers, body = _get(base + "/models/x4/model.json?v=1")
+        assert status == 200 and json.loads(body) == {"scale": 4}
+        assert headers["content-type"].startswith("application/json")
+        assert _get(base + "/models/x3/model.json")[0] == 404
+        assert _get(base + "/models/../secret.txt")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ensure_bundles_exports_once_and_again_when_damaged(tmp_path):
+    from keras_sr.web import bundle_overlap, ensure_bundles
+
+    logged = []
+    (folder,) = ensure_bundles(tmp_path, tile=16, scales=(2,), log=logged.append)
+    facts = json.loads((folder / "model.json").read_text())
+    assert (facts["target"], facts["scale"], facts["tile"], facts["overlap"]) == ("web", 2, [16, 16], bundle_overlap(16))
+    assert bundle_overlap(16) == 7 and bundle_overlap(128) == 16  # what keras-sr upscale uses for a fixed tile
+    ensure_bundles(tmp_path, tile=16, scales=(2,), log=logged.append)
+    assert len(logged) == 1, "a matching bundle is not exported again"
+    model = folder / "model.tflite"
+    model.write_bytes(model.read_bytes()[:-1] + b"\0")
+    ensure_bundles(tmp_path, tile=16, scales=(2,), log=logged.append)
+    assert len(logged) == 2, "a bundle whose model.tflite lost its SHA-256 is exported again"
+
+
+def test_cli_web_says_what_is_missing(tmp_path, monkeypatch, capsys):
+    import keras_sr.web
+    from keras_sr.cli.web import main
+
+    monkeypatch.setattr(keras_sr.web, "PAGE_DIR", tmp_path / "page")
+    (tmp_path / "page").mkdir()
+    (tmp_path / "page" / "index.html").write_text("<!doctype html>")
+    assert main(["--port", "0", "--output-dir", str(tmp_path / "models")]) == 2
+    assert "run `npm ci` in" in capsys.readouterr().err
+    assert not (tmp_path / "models").exists(), "nothing is exported for a page that cannot run"
+    assert main(["--port", "70000"]) == 2
+    assert "expected a TCP port in [0, 65535]" in capsys.readouterr().err
