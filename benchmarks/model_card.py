@@ -52,6 +52,16 @@ CARD_INPUT_HW = (180, 320)  # (height, width): 1280x720 out at x4
 # Network", Set5 Y-PSNR) and above bicubic by MICRO_BICUBIC_MARGIN_DB.
 MICRO_GOALS = {"arena_bytes": 256 * 1024, "flash_bytes": 150 * 1024, "fsrcnn_set5_psnr": {2: 37.00, 3: 33.16, 4: 30.71},
                "fsrcnn_source": "Dong et al. 2016 (FSRCNN), Set5 Y-PSNR, quoted", "bicubic_margin_db": 2.0}
+#: Microcontroller latency *estimates* (no board is here): Multi-Adds / (int8 MACs per cycle x clock) at
+#: the core's peak int8 MAC rate, so a lower bound on the time; real kernels reach a fraction of the peak.
+MCU_ESTIMATES = (
+    {"core": "Cortex-M7 at 480 MHz", "hz": 480e6, "macs_per_cycle": 2,
+     "source": "SMLAD, two 16-bit MACs per cycle, which CMSIS-NN's int8 kernels use after widening "
+               "(Lai et al. 2018, CMSIS-NN, arXiv:1801.06601)"},
+    {"core": "Cortex-M55 with Helium at 400 MHz", "hz": 400e6, "macs_per_cycle": 8,
+     "source": "Helium (M-profile Vector Extension) on Cortex-M55: up to 8 int8 MACs per cycle (Arm's "
+               "Cortex-M55 product brief); 400 MHz as on Alif Ensemble's high-performance core"},
+)
 #: A card's stage config files: the subcommand each one replays.
 COMMANDS = ("prepare", "train", "optimize", "convert")
 
@@ -257,6 +267,14 @@ def _render_micro(card):
             line += (f"; above bicubic ({bicubic:.2f} dB) by >= {goals['bicubic_margin_db']:.0f} dB: "
                      f"{met(psnr - bicubic >= goals['bicubic_margin_db'])} ({psnr - bicubic:+.2f} dB)")
         lines.append(line)
+    lines += ["", "Latency on a microcontroller: an **estimate**, not a measurement (no board is here): Multi-Adds "
+              "divided by the core's peak int8 MACs per cycle and its clock, so a lower bound; CMSIS-NN kernels "
+              "reach a fraction of the peak.", ""]
+    for core in MCU_ESTIMATES:
+        rate = core["macs_per_cycle"] * core["hz"]
+        lines.append(f"- {core['core']}, {core['macs_per_cycle']} int8 MACs/cycle ({core['source']}): "
+                     f">= {m['multi_adds_per_tile'] / rate * 1e3:.0f} ms per {w}x{h} tile, "
+                     f">= {m['multi_adds_320x180_tiled'] / rate:.1f} s per 320x180 frame")
     return lines
 
 
@@ -400,12 +418,28 @@ def main(argv=None):
     parser.add_argument("--micro-tile", metavar="WxH",
                         help="also export the int8 file for TFLM at this LR tile (e.g. 24x24) and record its arena, "
                              "flash, Multi-Adds per tile and per 320x180 frame, and --micro-eval through TFLM")
+    parser.add_argument("--micro-only", metavar="CARD.json",
+                        help="measure only the microcontroller section of this card again (--micro-tile, "
+                             "--micro-eval) and rewrite the card; its other measurements are kept")
     parser.add_argument("--micro-eval", nargs="+", default=["Set5"], metavar="NAME",
                         help="evaluation sets scored through TFLM tile by tile with --micro-tile (default: Set5)")
     parser.add_argument("--data-root", default=None, help="datasets folder (default: $KERAS_SR_DATA)")
     parser.add_argument("--output-dir", default=PRETRAINED_DIR)
     args = parser.parse_args(argv)
     stages_note = Path(args.stages_note).read_text() if args.stages_note else None
+    if args.micro_only:
+        if not args.micro_tile:
+            parser.error("--micro-only needs --micro-tile WxH")
+        from keras_sr.paths import data_root
+
+        card_path = Path(args.micro_only)
+        card = json.loads(card_path.read_text())
+        w, h = (int(v) for v in args.micro_tile.lower().split("x"))
+        card["micro"] = micro_measure(card_path.parent / card["files"]["tflite"], card["scale"], (h, w),
+                                      data_root(args.data_root), args.micro_eval)
+        out = write_card(portable(card), card_path.parent)
+        print(out.with_suffix(".md").read_text())
+        return 0
     if args.rerender:
         out = rerender(args.rerender, args.stage_config, stages_note)
         print(out.with_suffix(".md").read_text())
