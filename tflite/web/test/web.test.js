@@ -34,11 +34,13 @@ async function upscaleRaw(target, bytes, width, height, scale) {
   const out = await target.evaluate(async (b64, w, h, s) => {
     const raw = Uint8ClampedArray.from(atob(b64), (c) => c.charCodeAt(0));
     const t0 = performance.now();
-    const sr = await window.kerasSr.upscale(new ImageData(raw, w, h), { scale: s });
+    const progress = [];
+    const sr = await window.kerasSr.upscale(new ImageData(raw, w, h), { scale: s,
+      onProgress: (done, total) => progress.push([done, total]) });
     const seconds = (performance.now() - t0) / 1000;
     let text = '';
     for (let i = 0; i < sr.data.length; i += 0x8000) text += String.fromCharCode(...sr.data.subarray(i, i + 0x8000));
-    return { width: sr.width, height: sr.height, data: btoa(text), seconds };
+    return { width: sr.width, height: sr.height, data: btoa(text), seconds, progress };
   }, toBase64(bytes), width, height, scale);
   return { ...out, data: fromBase64(out.data) };
 }
@@ -79,6 +81,7 @@ test(`a Set5 image x4 matches keras-sr upscale --tflite (PSNR >= 45 dB, exact si
     `(${differ} values differ), ${out.seconds.toFixed(2)} s`);
   assert.ok(psnr >= 45, `PSNR ${psnr.toFixed(2)} dB < 45 dB`);
   assert.ok(alphaOk, 'an opaque image stays opaque');
+  assert.deepEqual(out.progress, Array.from({ length: 10 }, (_, i) => [i, 9]), 'progress after every tile');
 });
 
 test('alpha is kept as keras-sr upscale keeps it (Pillow bicubic), on an image smaller than the tile', async () => {
@@ -94,8 +97,15 @@ test('alpha is kept as keras-sr upscale keeps it (Pillow bicubic), on an image s
   assert.ok(psnr >= 45, `RGB PSNR ${psnr.toFixed(2)} dB < 45 dB`);
 });
 
-test('the page: choose a file, progress, comparison view, stats, download; screenshot', async () => {
-  const { state, message } = await chooseFile(page, join(dir, 'lr.png'));
+test('the page: pick a scale, choose a file, comparison view, slider, stats, Download PNG; screenshot', async () => {
+  await page.click('input[name=scale][value="2"]');
+  const first = await chooseFile(page, join(dir, 'lr.png'));
+  assert.equal(first.state, 'done', first.message);
+  assert.equal(await page.evaluate(() => document.getElementById('sr').width), 256);
+  // Picking another scale runs the image again.
+  await page.evaluate(() => { document.body.dataset.state = 'waiting'; });
+  await page.click('input[name=scale][value="4"]');
+  const { state, message } = await stateAfter(page);
   assert.equal(state, 'done', message);
   const view = await page.evaluate(() => ({
     stats: document.getElementById('stats').textContent,
@@ -115,16 +125,37 @@ test('the page: choose a file, progress, comparison view, stats, download; scree
   await page.mouse.up();
   const slider = await page.evaluate(() => Number(document.getElementById('slider').value));
   assert.ok(slider > 350 && slider < 450, `slider at ${slider}`);
+  // Download PNG: catch the link the button clicks and decode what it points to.
+  const download = await page.evaluate(() => new Promise((resolve) => {
+    const click = HTMLAnchorElement.prototype.click;
+    HTMLAnchorElement.prototype.click = function () {
+      HTMLAnchorElement.prototype.click = click;
+      fetch(this.href).then((r) => r.blob()).then((blob) => createImageBitmap(blob).then((bitmap) =>
+        resolve({ name: this.download, type: blob.type, size: [bitmap.width, bitmap.height] })));
+    };
+    document.getElementById('download').click();
+  }));
+  assert.deepEqual(download, { name: 'lr_x4.png', type: 'image/png', size: [512, 512] });
   const shot = process.env.KERAS_SR_SCREENSHOT || join(REPO_ROOT, 'docs', 'web_screenshot.png');
   mkdirSync(dirname(shot), { recursive: true });
   await page.screenshot({ path: shot, fullPage: true });
   results.screenshot = shot.startsWith(REPO_ROOT) ? 'docs/web_screenshot.png' : 'temporary';
 });
 
-test('a file that is not an image: message on the page, error from the API', async () => {
+test('a file that is not an image (chosen or dropped): message on the page, error from the API', async () => {
   const { state, message } = await chooseFile(page, join(dir, 'not_image.png'));
   assert.equal(state, 'error');
   assert.match(message, /'not_image\.png' is not an image this browser can decode/);
+  // Dropped rather than chosen: the same message.
+  const dropped = await page.evaluate(() => {
+    document.body.dataset.state = 'waiting';
+    const data = new DataTransfer();
+    data.items.add(new File(['not pixels'], 'notes.txt', { type: 'text/plain' }));
+    document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true,
+      cancelable: true }));
+  }).then(() => stateAfter(page));
+  assert.equal(dropped.state, 'error');
+  assert.match(dropped.message, /'notes\.txt' is not an image this browser can decode .*text\/plain/);
   const error = await page.evaluate(() => window.kerasSr.decode(new Blob(['hello'], { type: 'text/plain' }))
     .then(() => 'decoded', (e) => e.message));
   assert.match(error, /is not an image this browser can decode .*text\/plain/);
