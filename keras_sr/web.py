@@ -22,7 +22,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 __all__ = ["PAGE_DIR", "SCALES", "DEFAULT_TILE", "DEFAULT_PORT", "bundle_overlap", "ensure_bundles", "make_server",
-           "serve"]
+           "serve", "main"]
 
 #: The page's static files (index.html, src/, package.json, node_modules/ after `npm ci`).
 PAGE_DIR = Path(__file__).resolve().parents[1] / "tflite" / "web"
@@ -153,3 +153,14 @@ def serve(port=DEFAULT_PORT, output_dir=None, tile=DEFAULT_TILE, force=False, lo
         server.serve_forever()
     finally:
         server.server_close()
+
+
+def main(argv=None) -> int:
+    """`python -m keras_sr.web`: the same as `keras-sr web`."""
+    from keras_sr.cli.web import main as cli_main
+
+    return cli_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
