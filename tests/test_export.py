@@ -284,3 +284,25 @@ def test_fixed_shape_file_brings_its_tile(bundle, tmp_path):
     assert main(["--tflite", str(bundle / "model.tflite"), "--target", "web", "--output-dir", str(out)]) == 0
     facts = json.loads((out / "model.json").read_text())
     assert facts["tile"] == [TILE, TILE] and (out / "model.tflite").read_bytes() == (bundle / "model.tflite").read_bytes()
+
+
+def test_keras_weights_are_converted_then_frozen(tmp_path, capsys):
+    """--weights: the checkpoint goes through keras-sr convert (verified), then into the bundle at the tile."""
+    from keras_sr.lite.runtime import TFLiteSR
+
+    weights = presets.get("fd_irb_micro_x4").weights
+    out = tmp_path / "web"
+    assert main(["--weights", str(weights), "--target", "web", "--tile", "16", "--output-dir", str(out)]) == 0
+    facts = json.loads((out / "model.json").read_text())
+    assert facts["source"] == weights.name and facts["precision"] == "float32" and facts["tile"] == [16, 16]
+    from keras_sr import checkpoints
+
+    lr = np.random.default_rng(0).random((16, 16, 3), dtype=np.float32)
+    bundle_sr = TFLiteSR(out / "model.tflite", use_xnnpack=False).predict(lr)
+    keras_model, _ = checkpoints.load_model(weights)
+    np.testing.assert_allclose(bundle_sr, keras_model(lr[None], training=False).numpy()[0], atol=2e-3)
+    capsys.readouterr()
+    assert main(["--weights", str(weights), "--target", "micro", "--tile", "16", "--output-dir", str(tmp_path / "m")]) == 2
+    assert "--int8" in capsys.readouterr().err and not (tmp_path / "m").exists()
+    assert main(["--model", PRESET, "--int8", "--target", "web", "--tile", "16", "--output-dir", str(tmp_path / "n")]) == 2
+    assert "--weights" in capsys.readouterr().err and not (tmp_path / "n").exists()

@@ -47,10 +47,18 @@ def build_parser():
         "export", "Write a device bundle: the model frozen at a fixed LR tile shape (weights kept exactly), "
                   "model.json, and the target's extras (micro: C array, op resolver, README, checks in TFLM).",
         epilog="example: keras-sr export --model fd_irb_edge_x4 --target micro --tile 16 --output-dir bundle\n"
+               "         keras-sr export --weights run/best.weights.h5 --int8 --target android --tile 64 "
+               "--output-dir bundle\n"
                "         keras-sr export --model fd_irb_edge_x2 --target micro --ram-budget 256K --output-dir bundle")
     src = parser.add_mutually_exclusive_group(required=True)
     common.add_model(src, help="a shipped preset such as fd_irb_edge_x4 (keras-sr presets)")
     common.add_tflite(src, help="a .tflite file (int8 for --target micro)")
+    common.add_weights(src, help="Keras weights FILE.weights.h5, converted and verified first (keras-sr convert; "
+                                 "needs TensorFlow)")
+    parser.add_argument("--int8", action="store_true", help="with --weights: convert to full int8 (needed for "
+                                                            "--target micro); else float32")
+    parser.add_argument("--calibration", metavar="DIR_OR_H5",
+                        help="with --weights --int8: calibration images (default: $KERAS_SR_DATA/train/T91)")
     parser.add_argument("--target", choices=TARGETS, required=True, help="the device family of the bundle")
     parser.add_argument("--tile", type=tile_size, metavar="T|WxH",
                         help="LR input size of the frozen model: T (square) or WIDTHxHEIGHT; with --ram-budget, "
@@ -66,13 +74,21 @@ def build_parser():
 
 
 def run(args, parser):
-    if args.tile is None and args.ram_budget is None:
+    if args.weights is None and (args.int8 or args.calibration is not None):
+        parser.error("--int8 and --calibration convert --weights; a preset or a .tflite file is exported as it is.")
+    if args.weights is not None and args.target == "micro" and not args.int8:
+        parser.error("--target micro needs a full-int8 model: add --int8 to convert --weights.")
+    if args.weights is not None and args.tile is None and args.ram_budget is None:
+        parser.error("give --tile (the fixed LR input size) with --weights, which converts to a dynamic shape"
+                     + (", or --ram-budget" if args.target == "micro" else ""))
+    if args.tile is None and args.ram_budget is None and args.weights is None:
         need_tile(args, parser)
     if args.ram_budget is not None and args.target != "micro":
         parser.error(f"--ram-budget applies to --target micro only. Received: --target {args.target}")
     from keras_sr.export import export
 
-    facts = export(model=args.model, tflite=args.tflite, target=args.target, tile=args.tile, overlap=args.overlap,
+    facts = export(model=args.model, tflite=args.tflite, weights=args.weights, int8=args.int8,
+                   calibration=args.calibration, target=args.target, tile=args.tile, overlap=args.overlap,
                    output_dir=args.output_dir, ram_budget=args.ram_budget, force=args.force,
                    log=(lambda *a, **k: None) if args.json else print)
     if args.json:
