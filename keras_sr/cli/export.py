@@ -55,8 +55,8 @@ def build_parser():
     common.add_tflite(src, help="a .tflite file (int8 for --target micro)")
     common.add_weights(src, help="Keras weights FILE.weights.h5, converted and verified first (keras-sr convert; "
                                  "needs TensorFlow)")
-    parser.add_argument("--int8", action="store_true", help="with --weights: convert to full int8 (needed for "
-                                                            "--target micro); else float32")
+    parser.add_argument("--int8", dest="precision", action="store_const", const="int8", default="float32",
+                        help="with --weights: convert to full int8 (needed for --target micro); else float32")
     parser.add_argument("--calibration", metavar="DIR_OR_H5",
                         help="with --weights --int8: calibration images (default: $KERAS_SR_DATA/train/T91)")
     parser.add_argument("--target", choices=TARGETS, required=True, help="the device family of the bundle")
@@ -74,9 +74,9 @@ def build_parser():
 
 
 def run(args, parser):
-    if args.weights is None and (args.int8 or args.calibration is not None):
+    if args.weights is None and (args.precision != "float32" or args.calibration is not None):
         parser.error("--int8 and --calibration convert --weights; a preset or a .tflite file is exported as it is.")
-    if args.weights is not None and args.target == "micro" and not args.int8:
+    if args.weights is not None and args.target == "micro" and args.precision != "int8":
         parser.error("--target micro needs a full-int8 model: add --int8 to convert --weights.")
     if args.weights is not None and args.tile is None and args.ram_budget is None:
         parser.error("give --tile (the fixed LR input size) with --weights, which converts to a dynamic shape"
@@ -87,7 +87,7 @@ def run(args, parser):
         parser.error(f"--ram-budget applies to --target micro only. Received: --target {args.target}")
     from keras_sr.export import export
 
-    facts = export(model=args.model, tflite=args.tflite, weights=args.weights, int8=args.int8,
+    facts = export(model=args.model, tflite=args.tflite, weights=args.weights, precision=args.precision,
                    calibration=args.calibration, target=args.target, tile=args.tile, overlap=args.overlap,
                    output_dir=args.output_dir, ram_budget=args.ram_budget, force=args.force,
                    log=(lambda *a, **k: None) if args.json else print)

@@ -92,16 +92,16 @@ def _source(model, tflite):
     return Path(presets.get(model).tflite), model
 
 
-def _convert_weights(weights, int8, calibration, folder, log):
+def _convert_weights(weights, precision, calibration, folder, log):
     """`weights` converted to a verified .tflite in `folder` (dynamic shape; the bundle freezes it)."""
     weights = Path(weights)
     if not weights.is_file():
         raise FileNotFoundError(f"`weights` file '{weights}' does not exist.")
     from keras_sr.convert import convert
 
-    output = folder / (weights.name.removesuffix(".weights.h5") + ("_int8" if int8 else "") + ".tflite")
-    log(f"converting '{weights.name}' to {'full int8' if int8 else 'float32'} TFLite (keras_sr.convert)")
-    convert(weights, output, precision="int8" if int8 else "float32", calibration=calibration)
+    output = folder / f"{weights.name.removesuffix('.weights.h5')}_{precision}.tflite"
+    log(f"converting '{weights.name}' to {precision} TFLite (keras_sr.convert)")
+    convert(weights, output, precision=precision, calibration=calibration)
     return output
 
 
@@ -193,14 +193,14 @@ def _readme(facts, source_name):
 
 
 def export(model=None, tflite=None, target="micro", tile=None, overlap=None, output_dir=None, ram_budget=None,
-           force=False, log=print, weights=None, int8=False, calibration=None, *, source_name=None) -> dict:
+           force=False, log=print, weights=None, precision="float32", calibration=None, *, source_name=None) -> dict:
     """Writes a device bundle for `target`; returns the facts written to model.json (plus `output_dir`).
 
     Args:
         model: a shipped preset name; or `tflite`: any .tflite file; or `weights`: a Keras
             `.weights.h5` checkpoint, converted and verified first by `keras_sr.convert.convert`
-            (needs TensorFlow): full int8 with `int8=True` (calibrated on `calibration`, default
-            $KERAS_SR_DATA/train/T91), else float32. Give one.
+            (needs TensorFlow) at `precision` ("float32" or "int8": full int8, calibrated on
+            `calibration`, default $KERAS_SR_DATA/train/T91). Give one.
         target: "micro", "android" or "web".
         tile: (H, W) LR pixels of the fixed input. With `ram_budget` it is the largest tile tried
             (default: the largest that fits).
@@ -230,17 +230,21 @@ def export(model=None, tflite=None, target="micro", tile=None, overlap=None, out
         if model is not None or tflite is not None:
             raise ValueError(f"Give one of `model`, `tflite` and `weights`. Received: model={model!r}, "
                              f"tflite={tflite!r}, weights={weights!r}")
-        if target == "micro" and not int8:
-            raise ValueError("`target='micro'` needs a full-int8 model: pass int8=True (--int8) to convert `weights`.")
+        if precision not in ("float32", "int8"):
+            raise ValueError(f"`precision` must be 'float32' or 'int8'. Received: precision={precision!r}")
+        if target == "micro" and precision != "int8":
+            raise ValueError("`target='micro'` needs a full-int8 model: pass precision='int8' (--int8) to convert "
+                             "`weights`.")
         converted = Path(tempfile.mkdtemp(prefix="keras_sr_export_convert_"))
         try:
-            tflite = _convert_weights(weights, int8, calibration, converted, log)
+            tflite = _convert_weights(weights, precision, calibration, converted, log)
             return export(tflite=tflite, target=target, tile=tile, overlap=overlap, output_dir=output_dir,
                           ram_budget=ram_budget, force=force, log=log, source_name=Path(weights).name)
         finally:
             shutil.rmtree(converted, ignore_errors=True)
-    if int8 or calibration is not None:
-        raise ValueError("`int8` and `calibration` convert `weights`; a preset or a .tflite file is exported as it is.")
+    if precision != "float32" or calibration is not None:
+        raise ValueError("`precision` and `calibration` convert `weights`; a preset or a .tflite file is exported as "
+                         f"it is. Received: precision={precision!r}, calibration={calibration!r}")
     source_override = source_name
     src_path, source_name = _source(model, tflite)
     source_name = source_override or source_name
