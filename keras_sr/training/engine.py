@@ -14,7 +14,9 @@ checkpoint is the last good state.
 from __future__ import annotations
 
 import math
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,7 +107,9 @@ class Phase:
             mixed policy), compiled with `optimizer`.
         dataset: callable(start_sample) -> tf.data.Dataset of (lr, hr) batches.
         batch_size: global batch (samples per step).
-        ckpt_dir: where the checkpoints go (the last 2 kept).
+        ckpt_dir: where the checkpoints go (the last 2 kept) and are restored from.
+        chief: False on the non-chief workers of a multi-worker run: they restore from the
+            chief's `ckpt_dir` (a folder all workers share) and write nothing there.
         epochs: train for this many epochs of `period` steps, or
         steps: train for this many steps, in periods of `period` steps.
         checkpoint_every: periods between checkpoints (and always at the end).
@@ -120,7 +124,8 @@ class Phase:
 
     def __init__(self, name, model, optimizer, dataset, batch_size, ckpt_dir, period, epochs=None, steps=None,
                  fit_model=None, checkpoint_every=1, learning_rate=None, evaluate=None, best_weights=None,
-                 last_weights=None, meta=None, best_meta=None, scalars=None, callbacks=(), log_every=None):
+                 last_weights=None, meta=None, best_meta=None, scalars=None, callbacks=(), log_every=None,
+                 chief=True):
         if (epochs is None) == (steps is None):
             raise ValueError("A phase runs for `epochs` or for `steps`, not both.")
         self.name, self.model, self.optimizer = name, model, optimizer
@@ -138,11 +143,29 @@ class Phase:
         # "epoch" and "samples_seen" are the names older train checkpoints used.
         self.periods_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.samples_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="samples_seen")
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=self.periods_var,
-                                              samples_seen=self.samples_var)
-        # A save killed midway leaves its shards in `ckpt-N_temp/`; no checkpoint refers to them.
-        remove_stale(sorted(Path(ckpt_dir).glob("ckpt-*_temp")),
-                     "the shards of a checkpoint save that an interrupted run left unfinished")
+        core = dict(model=model, optimizer=optimizer, epoch=self.periods_var, samples_seen=self.samples_var)
+        self._core_checkpoint = tf.train.Checkpoint(**core)  # what checkpoints of older runs hold
+        self._best_vars = None
+        if best_weights and evaluate is not None:
+            # The best weights so far, their PSNR and period, go into each checkpoint: a resumed
+            # run rewrites best.weights.h5 from them when the file comes from a period that the
+            # checkpoint does not reach (a run killed after a new best, before its checkpoint).
+            # Plain (not distributed) variables: only their values matter.
+            with tf.init_scope():
+                self._best_vars = dict(
+                    weights=[tf.Variable(w.numpy(), trainable=False) for w in model.weights],
+                    psnr=tf.Variable(-math.inf, dtype=tf.float64, trainable=False),
+                    period=tf.Variable(0, dtype=tf.int64, trainable=False))
+            core["best"] = tf.train.Checkpoint(**self._best_vars)
+        self.checkpoint = tf.train.Checkpoint(**core)
+        #: True when the restored checkpoint held the best weights (`best` then comes from it).
+        self.best_restored = False
+        self.chief = chief
+        if chief:
+            # A save killed midway leaves its shards in `ckpt-N_temp/`; no checkpoint refers to them.
+            remove_stale(sorted(Path(ckpt_dir).glob("ckpt-*_temp")),
+                         "the shards of a checkpoint save that an interrupted run left unfinished")
+        # Reads only, until the first save: on a non-chief worker `ckpt_dir` is the chief's.
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(ckpt_dir), max_to_keep=2)
 
     @property
@@ -165,11 +188,42 @@ class Phase:
         """Restores the latest checkpoint, if any; returns its path or None."""
         latest = self.manager.latest_checkpoint
         if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            has_best = any(name.startswith("best/") for name, _ in tf.train.list_variables(latest))
+            self.best_restored = has_best and self._best_vars is not None
+            checkpoint = self.checkpoint if self.best_restored else self._core_checkpoint
+            checkpoint.restore(latest).assert_existing_objects_matched()
+            if self.best_restored:
+                period = int(self._best_vars["period"].numpy())
+                self.best = (float(self._best_vars["psnr"].numpy()), period or None)
         return latest
 
+    def keep_best(self, psnr, period):
+        """Records the model's current weights as the best, at `psnr` (dB) after `period`."""
+        self.best = (psnr, period)
+        if self._best_vars is not None:
+            for var, weight in zip(self._best_vars["weights"], self.model.weights):
+                var.assign(weight)
+            self._best_vars["psnr"].assign(psnr)
+            self._best_vars["period"].assign(period)
+
+    def best_values(self):
+        """The best weights kept in the checkpoint state (numpy arrays in `model.weights` order), or None."""
+        if self._best_vars is None or not int(self._best_vars["period"].numpy()):
+            return None
+        return [var.numpy() for var in self._best_vars["weights"]]
+
     def save(self, number):
-        self.manager.save(checkpoint_number=int(number))
+        if self.chief:
+            self.manager.save(checkpoint_number=int(number))
+            return
+        # A non-chief worker of a multi-worker run saves too, as the Keras multi-worker guide
+        # says: the save creates and updates Checkpoint's `save_counter` under the strategy,
+        # which the workers must do in step. It writes to a temporary folder, deleted at once.
+        folder = tempfile.mkdtemp(prefix="keras-sr-worker-ckpt-")
+        try:
+            tf.train.CheckpointManager(self.checkpoint, folder, max_to_keep=1).save(checkpoint_number=int(number))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def lr_at(self, step):
         lr = self.learning_rate
@@ -245,7 +299,7 @@ class _PeriodEnd(keras.callbacks.Callback):
         engine.add_row(phase, row, self.step)
         counter = {"epoch": periods} if phase.unit == "epoch" else {"step": self.step}
         if row.get("psnr") is not None and row["psnr"] > phase.best[0]:
-            phase.best = (row["psnr"], periods)
+            phase.keep_best(row["psnr"], periods)
             if phase.best_weights:
                 engine.save_weights(phase.model, phase.best_weights,
                                     {**phase.meta, "psnr": row["psnr"], "ssim": row["ssim"], **counter,
@@ -277,6 +331,7 @@ class Engine:
         self.wall_offset = wall_offset
         self._clock = time.perf_counter()
         self._logs = {}
+        self._views = {}
         self.nan_at_step = None
         self.last_loss = None
 
@@ -303,7 +358,7 @@ class Engine:
 
     def save_weights(self, model, name, meta):
         if self.chief:
-            save_model_weights(model, self.folder.path / name, meta)
+            save_model_weights(self._views.get(id(model), model), self.folder.path / name, meta)
 
     def fit_verbosity(self):
         """Keras `fit` verbose: 0 with `quiet`, a progress bar on a terminal, else a line per epoch."""
@@ -331,6 +386,14 @@ class Engine:
             return result
         self.nan_at_step, self.last_loss = None, None
         callbacks = [*phase.callbacks, _PeriodEnd(self, phase, first, first + remaining), *self.callbacks]
+        if getattr(phase.model, "optimizer", None) is not None and id(phase.model) not in self._views:
+            # `save_model_weights` saves a compiled model through an uncompiled view. Made inside
+            # `fit`, on the chief only, the view's Keras counters would be variables of a
+            # multi-worker strategy that the other workers never create: their initial broadcast
+            # pairs with the others' next all-reduce and the run fails. Made here, on every worker
+            # and outside the strategy's scope, they are plain local variables.
+            self._views[id(phase.model)] = keras.Model(phase.model.inputs, phase.model.outputs,
+                                                       name=phase.model.name)
         dataset = phase.dataset(phase.samples_seen)
         t = time.perf_counter()
         try:

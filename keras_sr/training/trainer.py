@@ -15,6 +15,12 @@ checkpoint) and `best.weights.h5` (best eval PSNR), each with the sidecar
 `resume` restores weights, optimizer state, the epoch and the position in the patch
 stream, and continues to `epochs` (the same or a larger total; see `make_schedule` for
 what a larger total does to the schedule).
+
+`strategy="multiworker"` (tf.distribute.MultiWorkerMirroredStrategy): every worker runs the
+same command with its own TF_CONFIG. Only the chief (worker 0, or the "chief" task) writes the
+run folder; the others write nothing there (their checkpoint saves, which the strategy needs
+them to make, go to a temporary folder deleted at once) and resume from the chief's `ckpt/`,
+so with `resume` the run folder must be one all workers can read (a shared file system).
 """
 from __future__ import annotations
 
@@ -241,12 +247,16 @@ def train(
         from keras_sr.checkpoints import check_weights_file
 
         check_weights_file(init_weights, "init_weights")
-    if saved is None and folder.has_run():
+    # Made before the folder is touched: only the chief of a multi-worker run writes it (the
+    # other workers restore from its checkpoints, in a folder all of them share, and write nothing).
+    strategy = _make_strategy(o["strategy"])
+    chief = _is_chief(strategy)
+    if chief and saved is None and folder.has_run():
         folder.clear()  # force; everything above is checked first
 
     args = dict(name=model, scale=scale, resolved=resolved, source=source, kept=kept, eval_source=eval_source,
                 folder=folder, saved=saved, o=o, changed=changed, init_weights=init_weights, quiet=quiet,
-                callbacks=callbacks, command_line=command_line)
+                callbacks=callbacks, command_line=command_line, strategy=strategy, chief=chief)
     return _run(**args)
 
 
@@ -270,16 +280,15 @@ def _record(name, scale, resolved, source, kept, eval_source, folder, o, init_we
 
 
 def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, changed, init_weights, quiet,
-         callbacks, command_line):
+         callbacks, command_line, strategy, chief):
     from keras_sr import models
     from keras_sr.data.pipeline import make_patch_dataset, skipped_items_message
     from keras_sr.paths import portable_path
     from keras_sr.training.surgery import load_matching_weights
 
-    strategy = _make_strategy(o["strategy"])
-    chief = _is_chief(strategy)
     output_dir = folder.path
-    output_dir.mkdir(parents=True, exist_ok=True)
+    if chief:
+        output_dir.mkdir(parents=True, exist_ok=True)
     if len(kept) < len(source):
         print(skipped_items_message(len(kept), len(source), o["patch_size"], scale), flush=True)
 
@@ -306,8 +315,6 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
                 keras.mixed_precision.set_global_policy(f"mixed_{o['mixed_precision']}")
             evaluator = Evaluator(eval_source, scale, o["eval_max_images"], twin=twin)
         ckpt_dir = output_dir / "ckpt"
-        if not chief:
-            ckpt_dir = output_dir / f".ckpt-worker-{strategy.cluster_resolver.task_id}"
         meta = {"model": name, "scale": scale, "config": resolved}
         best_meta = {}
         if evaluator is not None:
@@ -318,7 +325,7 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
                                                      start_sample=start, indices=kept),
             epochs=o["epochs"], period=o["steps_per_epoch"], checkpoint_every=o["checkpoint_every_epochs"],
             learning_rate=schedule, evaluate=evaluator, best_weights="best.weights.h5",
-            last_weights="last.weights.h5", meta=meta, best_meta=best_meta,
+            last_weights="last.weights.h5", meta=meta, best_meta=best_meta, chief=chief,
         )
 
         engine = Engine(folder, chief=chief, quiet=quiet, callbacks=callbacks)
@@ -333,20 +340,12 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
                 engine.say(f"  kept the initial weights of {layer_name}: {reason}")
         initial_epoch = phase.periods_done
         if saved is not None:
-            engine.history = [r for r in folder.read_history() if r["epoch"] <= initial_epoch]
-            best_meta_path = output_dir / "best.weights.json"
-            if best_meta_path.is_file():
-                best = json.loads(best_meta_path.read_text())
-                if isinstance(best.get("epoch"), int) and best["epoch"] > initial_epoch:
-                    # A run killed while saving the checkpoint after a new best: that epoch is
-                    # discarded with the history, so its weights must not stay "best".
-                    if chief:
-                        for path in (output_dir / "best.weights.h5", best_meta_path):
-                            path.unlink(missing_ok=True)
-                    engine.say(f"Removed best.weights.h5: it came from epoch {best['epoch']}, after the checkpoint "
-                               f"resumed from (epoch {initial_epoch}); the next evaluated epoch writes it again.")
-                else:
-                    phase.best = (best.get("psnr", -float("inf")), best.get("epoch"))
+            rows = folder.read_history()
+            engine.history = [r for r in rows if r["epoch"] <= initial_epoch]
+            if chief and len(engine.history) < len(rows):
+                # Epochs after the checkpoint (a run killed before it saved them) leave the history now.
+                folder.write_history(engine.history, phase.columns())
+            _match_weights_files(folder, engine, phase, name, scale, resolved, meta, best_meta, chief)
         if initial_epoch >= o["epochs"]:
             engine.say(f"Nothing to do: the run has done {initial_epoch} of `epochs`={o['epochs']}.")
             return _result(folder, engine, phase, o, net, "finished")
@@ -378,6 +377,77 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
         return _result(folder, engine, phase, o, net, outcome["status"])
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _weights_file_from(path, epoch):
+    """Whether weights file `path` holds the weights its sidecar says, from `epoch`."""
+    from keras_sr.checkpoints import sidecar_path
+    from keras_sr.validation import sha256_file
+
+    try:
+        side = json.loads(sidecar_path(path).read_text())
+        return side.get("epoch") == epoch and path.is_file() and side.get("sha256") == sha256_file(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _match_weights_files(folder, engine, phase, name, scale, resolved, meta, best_meta, chief):
+    """Makes best/last.weights.h5 agree with the restored checkpoint and the history kept with it.
+
+    A run killed between writing a period's weights files and checkpointing it (or in the middle
+    of writing a weights file and its sidecar) leaves files from a period that the resumed run
+    discards. `last` becomes the restored weights; `best` the best kept in the checkpoint (older
+    checkpoints do not hold it: a best from a discarded epoch is then deleted).
+    """
+    from keras_sr import models
+    from keras_sr.checkpoints import save_model_weights, sidecar_path
+
+    epoch = phase.periods_done
+    rows = {row["epoch"]: row for row in engine.history}
+    best_path, last_path = folder.path / "best.weights.h5", folder.path / "last.weights.h5"
+    if phase.best_restored:
+        psnr, best_epoch = phase.best
+        if best_epoch is None:
+            stale = best_path.exists() or sidecar_path(best_path).exists()
+            if stale and chief:
+                for path in (best_path, sidecar_path(best_path)):
+                    path.unlink(missing_ok=True)
+            if stale:
+                engine.say(f"Removed best.weights.h5: no epoch up to the checkpoint resumed from (epoch {epoch}) "
+                           "was scored.")
+        elif not _weights_file_from(best_path, best_epoch):
+            if chief:
+                previous = keras.mixed_precision.global_policy()
+                keras.mixed_precision.set_global_policy("float32")
+                try:
+                    holder = models.build(name, scale, **resolved)
+                finally:
+                    keras.mixed_precision.set_global_policy(previous)
+                holder.set_weights(phase.best_values())
+                row = rows.get(best_epoch, {})
+                save_model_weights(holder, best_path, {**meta, "psnr": psnr, "ssim": row.get("ssim"),
+                                                       "epoch": best_epoch, **best_meta})
+            engine.say(f"Rewrote best.weights.h5 from the checkpoint: the best epoch up to epoch {epoch} is "
+                       f"{best_epoch} ({psnr:.3f} dB); the file held other weights (a run killed after writing it).")
+    elif sidecar_path(best_path).is_file():
+        best = json.loads(sidecar_path(best_path).read_text())
+        best_epoch = best.get("epoch")
+        if not isinstance(best_epoch, int) or best_epoch > epoch or not _weights_file_from(best_path, best_epoch):
+            # A run killed while saving the checkpoint after a new best: that epoch is
+            # discarded with the history, so its weights must not stay "best".
+            if chief:
+                for path in (best_path, sidecar_path(best_path)):
+                    path.unlink(missing_ok=True)
+            engine.say(f"Removed best.weights.h5: it came from epoch {best_epoch}, after the checkpoint "
+                       f"resumed from (epoch {epoch}); the next evaluated epoch writes it again.")
+        else:
+            phase.best = (best.get("psnr", -float("inf")), best_epoch)
+    if epoch and not _weights_file_from(last_path, epoch):
+        if chief:
+            row = rows.get(epoch, {})
+            save_model_weights(phase.model, last_path, {**meta, "epoch": epoch, "psnr": row.get("psnr"),
+                                                        "ssim": row.get("ssim")})
+        engine.say(f"Rewrote last.weights.h5 from the checkpoint resumed from (epoch {epoch}).")
 
 
 def _result(folder, engine, phase, o, net, status):
