@@ -76,9 +76,12 @@ def run_case(source, lr_path, out_path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=REPO, help="the keras-sr checkout to measure (default: this one)")
-    parser.add_argument("--label", default="after", help="name of this measurement in the results")
+    parser.add_argument("--label", help="name of this measurement in the results (default: the source's git commit)")
     parser.add_argument("--formats", nargs="+", default=[".png", ".jpg"], help="output suffixes to measure")
     args = parser.parse_args(argv)
+    if args.label is None:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.source, capture_output=True, text=True)
+        args.label = head.stdout.strip() or "this checkout"
 
     h, w = LR_SIZE
     output_bytes = h * w * SCALE * SCALE * 3
