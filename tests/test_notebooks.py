@@ -126,3 +126,49 @@ def test_train_notebook_with_qat_runs_top_to_bottom(data_root, tmp_path, monkeyp
     nb = _run_and_check("train_div2k.ipynb", data_root, tmp_path, monkeypatch, PROMISED["train_div2k.ipynb"])
     card = (tmp_path / "div2k_x4_int8.md").read_text()
     assert "3 QAT steps" in card and "| Urban100 | 1 |" in card
+
+
+# The install cell's Colab branch, run here with Colab faked: `google.colab` in sys.modules, keras_sr
+# not yet importable, pip replaced by a recorder and the installed versions by two lists (before/after).
+_FAKE_COLAB = '''
+import importlib.util, subprocess, sys, types
+from importlib import metadata
+import numpy
+sys.modules["google.colab"] = types.ModuleType("google.colab")
+_find = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *a: None if name == "keras_sr" else _find(name, *a)
+class _Dist:
+    def __init__(self, name, version):
+        self.metadata, self.version = {"Name": name}, version
+_lists = iter([[_Dist("numpy", "1.0"), _Dist("Pillow", "1")], [_Dist("numpy", NUMPY_AFTER), _Dist("Pillow", "1"),
+                                                                 _Dist("keras-sr", "0.1.0")]])
+_owners = metadata.packages_distributions()  # the real module -> distribution map, read before faking
+metadata.packages_distributions = lambda: _owners
+metadata.distributions = lambda: next(_lists)
+subprocess.run = lambda cmd, check: print("PIP", cmd[-1])
+'''
+
+
+def _install_cell(name):
+    nb = json.loads((NOTEBOOKS_DIR / name).read_text())
+    return "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+
+
+@pytest.mark.parametrize("name", COLAB.NOTEBOOKS)
+def test_install_cell_on_colab_installs_from_the_source_variable_and_asks_for_a_restart(name, tmp_path):
+    import subprocess
+
+    cell = _install_cell(name)
+    extras = cell.split('EXTRAS = "')[1].split('"')[0]
+    # A package the runtime had loaded (numpy) changed version: stop, name it, say to restart.
+    run = subprocess.run([sys.executable, "-c", _FAKE_COLAB.replace("NUMPY_AFTER", "'2.0'") + cell],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 1 and "Restart needed" in run.stderr and "numpy 1.0 -> 2.0" in run.stderr, run.stderr
+    assert f"PIP keras-sr[{extras}] @ {COLAB.install_source()}" in run.stdout
+    # Nothing loaded changed: no restart; an uploaded wheel's path becomes a file URL.
+    wheel = tmp_path / "keras_sr-0.1.0-py3-none-any.whl"
+    local = cell.replace(f'KERAS_SR_SOURCE = "{COLAB.install_source()}"', f"KERAS_SR_SOURCE = {wheel.name!r}")
+    run = subprocess.run([sys.executable, "-c", _FAKE_COLAB.replace("NUMPY_AFTER", "'1.0'") + local],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"PIP keras-sr[{extras}] @ {wheel.as_uri()}" in run.stdout and "Colab" in run.stdout
