@@ -4,7 +4,8 @@
     python notebooks/colab.py --check    # exit 1 when a notebook is not as this file says
 
 `REPOSITORY` (owner/name on GitHub) and `BRANCH` make each notebook's "Open in Colab" badge
-and the default `KERAS_SR_SOURCE` git URL of its install cell. Change them here, run the
+and the default `KERAS_SR_SOURCE` git URL of its install cell; `--check` also checks the Colab
+links of the top-level README.md against them (rewrite those by hand). Change them here, run the
 tool, commit the notebooks: tests/test_notebooks.py runs `--check`. The tool also strips
 outputs, execution counts and widget state, so notebooks are committed clean.
 Standard library only (notebooks are JSON).
@@ -56,9 +57,23 @@ def synced(nb: dict, name: str) -> dict:
     return nb
 
 
-def problems(folder=HERE) -> list[str]:
-    """What differs between the notebooks in `folder` and what this file says ([] when clean)."""
-    found = []
+COLAB_LINK_RE = re.compile(r"https://colab\.research\.google\.com/github/([^)\s\"']+)")
+
+
+def readme_problems(readme) -> list[str]:
+    """Colab links in `readme` (the top-level README.md) that do not open REPOSITORY at BRANCH."""
+    path = Path(readme)
+    if not path.is_file():
+        return []
+    prefix = f"{REPOSITORY}/blob/{BRANCH}/notebooks/"
+    return [f"{path.name}: Colab link to {link!r}; expected {prefix}NAME.ipynb (set in notebooks/colab.py)"
+            for link in COLAB_LINK_RE.findall(path.read_text())
+            if not link.startswith(prefix) or link[len(prefix):] not in NOTEBOOKS]
+
+
+def problems(folder=HERE, readme=HERE.parent / "README.md") -> list[str]:
+    """What differs between the notebooks in `folder` (and the Colab links of `readme`) and this file."""
+    found = readme_problems(readme) if readme else []
     for name in NOTEBOOKS:
         path = Path(folder) / name
         if not path.is_file():

@@ -92,9 +92,14 @@ def test_colab_tool_finds_a_wrong_badge_and_leftover_outputs(tmp_path):
         nb = json.loads((NOTEBOOKS_DIR / name).read_text())
         text = json.dumps(nb).replace(COLAB.REPOSITORY, "someone/else")
         (tmp_path / name).write_text(text)
-    assert len(COLAB.problems(tmp_path)) == 2 * len(COLAB.NOTEBOOKS)  # no badge; not synced
+    assert len(COLAB.problems(tmp_path, readme=None)) == 2 * len(COLAB.NOTEBOOKS)  # no badge; not synced
     COLAB.write(tmp_path)
-    assert len(COLAB.problems(tmp_path)) == 0
+    assert len(COLAB.problems(tmp_path, readme=None)) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text(f"[![Open In Colab](x)]({COLAB.badge('deploy.ipynb').split('](')[-1]}\n")
+    assert COLAB.readme_problems(readme) == []
+    readme.write_text("[b](https://colab.research.google.com/github/someone/else/blob/main/notebooks/deploy.ipynb)")
+    assert len(COLAB.readme_problems(readme)) == 1
 
 
 def _run_and_check(name, data_root, tmp_path, monkeypatch, promised, **parameters):
