@@ -185,3 +185,41 @@ def test_resume_after_a_kill_while_saving_an_epoch(data, tmp_path, reference, po
     # Resumed to the end: the uninterrupted run, epoch for epoch.
     assert main(["--resume", "--output-dir", str(out), "--quiet"]) == 0
     _assert_matches_reference(out, reference, EPOCHS)
+
+
+def test_resume_from_a_checkpoint_of_a_release_without_the_best_weights(data, tmp_path, reference, monkeypatch):
+    """Checkpoints used not to hold the best weights: resuming from one takes them from best.weights.h5,
+    so the next checkpoints hold them (else a later resume would think no epoch had been scored)."""
+    import tensorflow as tf
+
+    from keras_sr.training import engine
+
+    out = tmp_path / "run"
+    real_init = engine.Phase.__init__
+
+    def older_release(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self._best_vars = None
+        self.checkpoint = self._core_checkpoint
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(kwargs["ckpt_dir"]), max_to_keep=2)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.Phase, "__init__", older_release)
+        train(model="fd_irb", scale=4, config=TINY, train=data / "train", eval=data / "eval", output_dir=out,
+              epochs=2, quiet=True, **FAST)
+    assert not any(name.startswith("best/") for name, _ in tf.train.list_variables(str(out / "ckpt" / "ckpt-2")))
+
+    phases = []
+    real_restore = engine.Phase.restore
+
+    def restore(self):
+        phases.append(self)
+        return real_restore(self)
+
+    monkeypatch.setattr(engine.Phase, "restore", restore)
+    assert main(["--resume", "--output-dir", str(out), "--epochs", "2", "--quiet"]) == 0
+    (phase,) = phases
+    best = json.loads((out / "best.weights.json").read_text())
+    assert not phase.best_restored and phase.best == (best["psnr"], best["epoch"])
+    _assert_same(phase.best_values(), reference["weights"][best["epoch"]])
+    _assert_matches_reference(out, reference, 2)

@@ -197,11 +197,12 @@ class Phase:
                 self.best = (float(self._best_vars["psnr"].numpy()), period or None)
         return latest
 
-    def keep_best(self, psnr, period):
-        """Records the model's current weights as the best, at `psnr` (dB) after `period`."""
+    def keep_best(self, psnr, period, values=None):
+        """Records the model's current weights (or `values`, in `model.weights` order) as the best,
+        at `psnr` (dB) after `period`."""
         self.best = (psnr, period)
         if self._best_vars is not None:
-            for var, weight in zip(self._best_vars["weights"], self.model.weights):
+            for var, weight in zip(self._best_vars["weights"], self.model.weights if values is None else values):
                 var.assign(weight)
             self._best_vars["psnr"].assign(psnr)
             self._best_vars["period"].assign(period)

@@ -391,6 +391,18 @@ def _weights_file_from(path, epoch):
         return False
 
 
+def _float32_model(name, scale, resolved):
+    """A float32 build of the run's model, outside any strategy (to read or write weights files)."""
+    from keras_sr import models
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        return models.build(name, scale, **resolved)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
 def _match_weights_files(folder, engine, phase, name, scale, resolved, meta, best_meta, chief):
     """Makes best/last.weights.h5 agree with the restored checkpoint and the history kept with it.
 
@@ -399,7 +411,6 @@ def _match_weights_files(folder, engine, phase, name, scale, resolved, meta, bes
     discards. `last` becomes the restored weights; `best` the best kept in the checkpoint (older
     checkpoints do not hold it: a best from a discarded epoch is then deleted).
     """
-    from keras_sr import models
     from keras_sr.checkpoints import save_model_weights, sidecar_path
 
     epoch = phase.periods_done
@@ -417,12 +428,7 @@ def _match_weights_files(folder, engine, phase, name, scale, resolved, meta, bes
                            "was scored.")
         elif not _weights_file_from(best_path, best_epoch):
             if chief:
-                previous = keras.mixed_precision.global_policy()
-                keras.mixed_precision.set_global_policy("float32")
-                try:
-                    holder = models.build(name, scale, **resolved)
-                finally:
-                    keras.mixed_precision.set_global_policy(previous)
+                holder = _float32_model(name, scale, resolved)
                 holder.set_weights(phase.best_values())
                 row = rows.get(best_epoch, {})
                 save_model_weights(holder, best_path, {**meta, "psnr": psnr, "ssim": row.get("ssim"),
@@ -441,7 +447,10 @@ def _match_weights_files(folder, engine, phase, name, scale, resolved, meta, bes
             engine.say(f"Removed best.weights.h5: it came from epoch {best_epoch}, after the checkpoint "
                        f"resumed from (epoch {epoch}); the next evaluated epoch writes it again.")
         else:
-            phase.best = (best.get("psnr", -float("inf")), best_epoch)
+            # A checkpoint of an older release: the file is the best so far; the next checkpoints hold it.
+            holder = _float32_model(name, scale, resolved)
+            holder.load_weights(best_path)
+            phase.keep_best(best.get("psnr", -float("inf")), best_epoch, holder.weights)
     if epoch and not _weights_file_from(last_path, epoch):
         if chief:
             row = rows.get(epoch, {})
