@@ -75,10 +75,13 @@ def run(args, parser) -> int:
     except KeyboardInterrupt:
         flags.interrupted(output_dir)
         raise
-    if result["best_epoch"] is not None:
-        print(f"Best eval PSNR {result['best_psnr']:.3f} dB at epoch {result['best_epoch']}: "
-              f"{Path(result['output_dir']) / 'best.weights.h5'}")
-    print(f"Run folder: {result['output_dir']}")
+    if not result.get("chief", True):
+        print("This worker is not the chief of the multi-worker run: the chief (worker 0) wrote the run folder.")
+    else:
+        if result["best_epoch"] is not None:
+            print(f"Best eval PSNR {result['best_psnr']:.3f} dB at epoch {result['best_epoch']}: "
+                  f"{Path(result['output_dir']) / 'best.weights.h5'}")
+        print(f"Run folder: {result['output_dir']}")
     if result["status"] != "finished":
         print(f"The run stopped ({result['status']}); --resume continues it from its last checkpoint.")
         return 1

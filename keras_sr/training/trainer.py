@@ -463,4 +463,4 @@ def _result(folder, engine, phase, o, net, status):
     best_psnr, best_epoch = phase.best
     return {"output_dir": folder.path, "history": engine.history,
             "best_psnr": None if best_epoch is None else best_psnr, "best_epoch": best_epoch,
-            "epochs": o["epochs"], "status": status, "model": net}
+            "epochs": o["epochs"], "status": status, "model": net, "chief": phase.chief}
