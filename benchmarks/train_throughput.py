@@ -1,19 +1,28 @@
-"""Training throughput (LR patches / s) of the seed networks on this CPU, next to PyTorch.
+"""Training step time of Keras against PyTorch on the same network and weights, measured in one run.
 
-    python benchmarks/train_throughput.py [--models fd_irb split rdcab_recursive] [--steps 3]
-        [--warmup 2] [--batch-size 16] [--patch-size 32] [--jit-compile]
-        [--intra-op N] [--inter-op N] [--scale 4] [--mixed-precision {float16,bfloat16}]
+    python benchmarks/train_throughput.py [--models fd_irb fd_irb_edge] [--precisions float32 bfloat16]
+        [--steps 16] [--warmup 2] [--batch-size 16] [--patch-size 32] [--scale 4] [--threads 2]
+        [--jit-compile] [--intra-op N] [--inter-op N] [--keras-only] [--output PREFIX]
 
-One Keras train step (L1 loss, Adam, the compiled `model.train_function` that
-`keras-sr train` runs through `fit`; with `--mixed-precision` the same mixed policy and
-float32 output layer as `keras-sr train --mixed-precision`) on a fixed random batch, timed after `--warmup`
-steps (the first traces the graph); median of `--steps` timed steps. The data pipeline
-is not timed (it runs in parallel, prefetched). The PyTorch figures are from
-../shared/reference/README.md section 10 (torch 2.13 CPU, 2 threads, same batch/patch).
-Prints a Markdown table; the machine is shared, so compare runs made back to back.
+For each model and precision, one Keras train step (L1 loss, Adam, the compiled train function
+that `keras-sr train` runs through `fit`; bfloat16 = the `mixed_bfloat16` policy and float32
+output layer of `keras-sr train --mixed-precision bfloat16`) and the same step of the PyTorch
+twin (benchmarks/torch_twin.py; bfloat16 = `torch.autocast("cpu", torch.bfloat16)`), in NCHW
+and in channels_last, on one fixed random batch and the same starting weights (the shipped
+pretrained ones where the model has them). After `--warmup` untimed steps of each, `--steps`
+rounds run Keras, PyTorch NCHW, PyTorch channels_last in turn, so all three see the same
+machine load. PyTorch runs in a spawned child process (no TensorFlow in it), so each side's
+CPU time per step (time.process_time, all threads of its process) is its own.
+
+The ratio is PyTorch median s/step (the faster layout) / Keras median s/step: > 1 means Keras
+is faster. Writes PREFIX.json (every step: wall, CPU, 1-min load average) and PREFIX.md
+(default benchmarks/results/train_throughput). The machine may be shared: compare ratios
+within one run, and read the load averages printed beside them.
 """
 import argparse
+import json
 import os
+import platform
 import statistics
 import sys
 import time
@@ -21,77 +30,254 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# PyTorch train step (s) at batch 16, LR patch 32, x4, 2 threads (reference README section 10).
-PYTORCH_STEP_S = {"fd_irb": 1.41, "split": 2.48, "rdcab_recursive": 3.6}
+LAYOUTS = ("nchw", "channels_last")
+
+
+def cpu_model():
+    """'AMD EPYC (avx512_bf16, avx512_vnni)': the model name and the flags that decide bf16/int8 speed."""
+    name, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                name = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    wanted = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16") if f in flags]
+    return f"{name} ({', '.join(wanted) or 'no AVX-512'})"
+
+
+def p90(values):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+
+
+def summary(steps):
+    wall = [s["wall"] for s in steps]
+    cpu = [s["cpu"] for s in steps]
+    return dict(median=statistics.median(wall), p90=p90(wall), min=min(wall), max=max(wall),
+                cpu_median=statistics.median(cpu), cpu_per_wall=statistics.median(c / w for c, w in zip(cpu, wall)))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", default=["fd_irb", "split", "rdcab_recursive"])
+    parser.add_argument("--models", nargs="+", default=["fd_irb", "fd_irb_edge"])
+    parser.add_argument("--precisions", nargs="+", choices=("float32", "bfloat16"), default=["float32", "bfloat16"])
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per model")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (tracing)")
-    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the train step")
-    parser.add_argument("--mixed-precision", choices=("float16", "bfloat16"),
-                        help="train under this mixed policy (bfloat16: AVX512-BF16/AMX CPUs)")
-    parser.add_argument("--intra-op", type=int, help="tf intra-op threads (default: TF's choice)")
+    parser.add_argument("--steps", type=int, default=16, help="timed rounds (one step of each side per round)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps of each side first (tracing)")
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads, and Keras' intra-op default")
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the Keras train step")
+    parser.add_argument("--intra-op", type=int, help="tf intra-op threads (default: --threads)")
     parser.add_argument("--inter-op", type=int, help="tf inter-op threads (default: TF's choice)")
+    parser.add_argument("--keras-only", action="store_true", help="time Keras alone (no PyTorch, no ratios)")
+    parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "train_throughput"),
+                        help="writes OUTPUT.json and OUTPUT.md")
     args = parser.parse_args(argv)
+    intra = args.intra_op or args.threads
 
+    worker = None
+    if not args.keras_only:
+        from benchmarks import torch_twin  # imports torch; its ops only ever run in the worker process
+
+        worker = torch_twin.Worker(args.threads)
+    import numpy as np
+
+    from keras_sr import models, pretrained
     from keras_sr._keras import keras, tf
-    from keras_sr import models
     from keras_sr.training import compile_for_training
 
-    if args.intra_op:
-        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
+    from importlib.metadata import version
+
+    def run_info():
+        return dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), cpu=cpu_model(), cpus=os.cpu_count(),
+                    command=" ".join(["python", "benchmarks/train_throughput.py"]
+                                     + list(argv if argv is not None else sys.argv[1:])),
+                    tensorflow=tf.__version__, torch=None if args.keras_only else version("torch"),
+                    batch_size=b, patch_size=p, scale=s, torch_threads=None if args.keras_only else args.threads,
+                    intra_op=intra, inter_op=args.inter_op or "TF default", jit_compile=args.jit_compile,
+                    env={k: v for k, v in os.environ.items()
+                         if k.startswith(("TF_", "OMP_", "ONEDNN_", "DNNL_", "KMP_", "GOMP_"))
+                         and k not in ("TF_CLI_CONFIG_FILE", "TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL")},
+                    load_at_end=os.getloadavg())
+
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
     if args.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
-    rng = tf.random.Generator.from_seed(0)
     b, p, s = args.batch_size, args.patch_size, args.scale
-    lr = rng.uniform((b, p, p, 3))
-    hr = rng.uniform((b, p * s, p * s, 3))
-    rows = []
-    for name in args.models:
-        keras.backend.clear_session()
-        if args.mixed_precision:
-            keras.mixed_precision.set_global_policy(f"mixed_{args.mixed_precision}")
-        model, _ = compile_for_training(models.build(name, s), 1e-4, "l1", args.mixed_precision or False,
-                                        args.jit_compile)
-        t = time.perf_counter()
-        for _ in range(args.warmup):
-            model.train_on_batch(lr, hr)
-        warm = time.perf_counter() - t
-        times, cpu = [], []
-        for _ in range(args.steps):
-            t, c = time.perf_counter(), time.process_time()
-            model.train_on_batch(lr, hr)
-            times.append(time.perf_counter() - t)
-            cpu.append(time.process_time() - c)
-        step, cpu_step = statistics.median(times), statistics.median(cpu)
-        rows.append((name, model.count_params(), step, min(times), max(times), cpu_step))
-        print(f"{name}: median {step:.2f} s/step over {args.steps} (min {min(times):.2f}, max {max(times):.2f}), "
-              f"CPU {cpu_step:.2f} s/step; warm-up {warm:.1f} s", file=sys.stderr, flush=True)
+    rng = np.random.default_rng(0)
+    lr = rng.uniform(size=(b, p, p, 3)).astype(np.float32)
+    hr = rng.uniform(size=(b, p * s, p * s, 3)).astype(np.float32)
+    lr_t, hr_t = tf.constant(lr), tf.constant(hr)
+    learning_rate = 1e-4
+    records = []
 
-    threads = f"intra {args.intra_op or 'default'}, inter {args.inter_op or 'default'}"
-    print(f"\nTrain step, batch {b}, LR patch {p}x{p}, x{s}, L1 + Adam; {os.cpu_count()} CPUs, {threads}, "
-          f"jit_compile={args.jit_compile}, policy {args.mixed_precision or 'float32'}, TF {tf.__version__}; load average {os.getloadavg()[0]:.1f} at the end\n")
-    cores = os.cpu_count()
-    print(f"CPU s/step is the process's CPU time; CPU / {cores} is the wall time the step would take with the "
-          "cores to itself and perfect scaling (a lower bound, robust to other jobs on a shared machine).\n")
-    print("| model | params | Keras wall s/step (min-max) | Keras CPU s/step | CPU / cores | Keras patches/s "
-          "(wall; CPU / cores) | PyTorch s/step | PyTorch patches/s | Keras / PyTorch speed (wall; CPU / cores) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for name, params, step, lo, hi, cpu_step in rows:
-        ideal = cpu_step / cores
-        torch_step = PYTORCH_STEP_S.get(name)
-        torch_cols = (f"{torch_step:.2f} | {b / torch_step:.1f} | {torch_step / step:.2f}x; {torch_step / ideal:.2f}x"
-                      if torch_step and b == 16 and p == 32 and s == 4 else "- | - | -")
-        print(f"| {name} | {params:,} | {step:.2f} ({lo:.2f}-{hi:.2f}) | {cpu_step:.2f} | {ideal:.2f} | "
-              f"{b / step:.1f}; {b / ideal:.1f} | {torch_cols} |")
+    def log(message):
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        for name in args.models:
+            config = models.resolve_config(name, s)
+            try:
+                weights = str(pretrained.weights_path(name, s))
+            except Exception:  # noqa: BLE001 - no shipped weights for this model/scale: seeded init
+                weights = None
+            keras.utils.set_random_seed(0)
+            base = models.build(name, s, weights=weights)
+            base_weights = base.get_weights()
+            state = agreement = None
+            if worker:
+                keys = torch_twin.FdIrbTwin(s, **config).state_dict().keys()
+                state = torch_twin.twin_state_dict(base, keys)
+            for precision in args.precisions:
+                mixed = precision if precision != "float32" else False
+                keras.backend.clear_session()
+                keras.mixed_precision.set_global_policy(f"mixed_{precision}" if mixed else "float32")
+                net = models.build(name, s, **config)
+                net.set_weights(base_weights)
+                model, _ = compile_for_training(net, learning_rate, "l1", mixed, args.jit_compile)
+                keras.mixed_precision.set_global_policy("float32")
+                keras_threads = []
+                sides = {"keras": lambda: _keras_step(model, lr_t, hr_t, keras_threads)}
+                if worker:
+                    for layout in LAYOUTS:
+                        key = (name, precision, layout)
+                        worker.call("setup", key, dict(scale=s, config=config, state=state, lr=lr, hr=hr,
+                                                       bf16=bool(mixed), channels_last=layout == "channels_last",
+                                                       learning_rate=learning_rate))
+                        sides[f"torch_{layout}"] = (lambda k=key: _torch_step(worker, k))
+                    if agreement is None:  # float32 forward on the batch, before any step changed a weight
+                        out = worker.call("forward", (name, precision, "nchw"), lr)
+                        agreement = float(np.abs(out - base(lr).numpy()).max())
+                        log(f"{name}: twin forward vs Keras forward, float32, max abs diff {agreement:.2e}")
+                started = time.perf_counter()
+                for side, step in sides.items():
+                    for _ in range(args.warmup):
+                        step()
+                log(f"{name} {precision}: warm-up {time.perf_counter() - started:.0f} s, load {os.getloadavg()[0]:.1f}")
+                steps = {side: [] for side in sides}
+                for round_ in range(args.steps):
+                    for side, step in sides.items():
+                        load = os.getloadavg()[0]
+                        wall, cpu = step()
+                        steps[side].append(dict(wall=wall, cpu=cpu, load=load))
+                    log(f"  round {round_ + 1}: " + ", ".join(
+                        f"{side} {v[-1]['wall']:.2f} s (CPU {v[-1]['cpu']:.2f})" for side, v in steps.items())
+                        + f"; Keras CPU s by thread {keras_threads[-1][:4]}"
+                        + f"; load {load:.1f}")
+                for step, busy in zip(steps["keras"], keras_threads[-args.steps:]):
+                    step["thread_cpu"] = busy
+                if worker:
+                    for layout in LAYOUTS:
+                        worker.call("drop", (name, precision, layout))
+                record = dict(model=name, precision=precision, params=base.count_params(), weights=weights,
+                              agreement_float32=agreement, steps=steps,
+                              summary={side: summary(v) for side, v in steps.items()},
+                              # steps in which one thread did >= 70 % of Keras' CPU work: run on about one core
+                              keras_one_core_steps=sum(1 for x in steps["keras"] if x.get("thread_cpu") and
+                                                       x["thread_cpu"][0][1] >= 0.7 * sum(c for _, c in x["thread_cpu"])),
+                              load=[statistics.median(x["load"] for v in steps.values() for x in v),
+                                    max(x["load"] for v in steps.values() for x in v)])
+                if worker:
+                    sm = record["summary"]
+                    baseline = min(LAYOUTS, key=lambda lay: sm[f"torch_{lay}"]["median"])
+                    record["torch_baseline"] = baseline
+                    record["ratio"] = sm[f"torch_{baseline}"]["median"] / sm["keras"]["median"]
+                    record["ratio_cpu"] = sm[f"torch_{baseline}"]["cpu_median"] / sm["keras"]["cpu_median"]
+                records.append(record)
+                del model, net
+                _write(args, run_info(), records)  # after every configuration: a cut-short run keeps what it measured
+    finally:
+        if worker:
+            worker.close()
+
+    print(_write(args, run_info(), records))
     return 0
+
+
+def _write(args, run, records):
+    text = report(run, records)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(dict(run=run, results=records), indent=1) + "\n")
+    out.with_suffix(".md").write_text(text)
+    return text
+
+
+def thread_cpu():
+    """{thread id: (thread name, CPU seconds)} of this process's threads (Linux /proc; {} elsewhere)."""
+    ticks, out = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100, {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        out[tid] = (name, (int(fields[11]) + int(fields[12])) / ticks)  # thread name, utime + stime
+    return out
+
+
+def _keras_step(model, lr, hr, threads=None):
+    """Wall and CPU seconds of one step; with `threads` (a list), appends the step's CPU seconds per
+    busy thread (largest first), which tells a step run on one core from one spread over two."""
+    before = thread_cpu() if threads is not None else None
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.train_on_batch(lr, hr)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if threads is not None:
+        after = thread_cpu()
+        busy = sorted(((after[t][1] - before.get(t, ("", 0.0))[1], after[t][0]) for t in after), reverse=True)
+        threads.append([[name, round(x, 2)] for x, name in busy if x >= 0.02])
+    return wall, cpu
+
+
+def _torch_step(worker, key):
+    wall, cpu, _ = worker.call("step", key)
+    return wall, cpu
+
+
+def report(run, records):
+    """The Markdown that PREFIX.md holds."""
+    lines = [f"Train step, batch {run['batch_size']}, LR patch {run['patch_size']}, x{run['scale']}, L1 + Adam; "
+             f"{run['cpu']}, {run['cpus']} CPUs; TF {run['tensorflow']} (intra-op {run['intra_op']}, inter-op "
+             f"{run['inter_op']}, jit_compile={run['jit_compile']})"
+             + (f", torch {run['torch']} ({run['torch_threads']} threads, own process)" if run["torch"] else "")
+             + f"; {run['date']}.", "", f"`{run['command']}`" + (f" with {run['env']}" if run["env"] else ""), ""]
+    if run["torch"]:
+        lines += ["Ratio = PyTorch median s/step (faster layout) / Keras median s/step: > 1 means Keras is faster. "
+                  "Seconds are wall time, median (p90) over the interleaved steps; CPU = the process's CPU seconds "
+                  "per step (median); load = 1-minute load average during the steps (median, max).", "",
+                  "| model | precision | Keras s/step | PyTorch NCHW s/step | PyTorch channels_last s/step | "
+                  "**ratio** | ratio of CPU s | Keras CPU s | PyTorch CPU s (baseline) | load | twin vs Keras |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in records:
+            sm, base = r["summary"], r["torch_baseline"]
+            cell = lambda side: f"{sm[side]['median']:.2f} ({sm[side]['p90']:.2f})"  # noqa: E731
+            lines.append(
+                f"| {r['model']} | {r['precision']} | {cell('keras')} | {cell('torch_nchw')} | "
+                f"{cell('torch_channels_last')} | **{r['ratio']:.2f}** | {r['ratio_cpu']:.2f} | "
+                f"{sm['keras']['cpu_median']:.2f} | {sm['torch_' + base]['cpu_median']:.2f} ({base}) | "
+                f"{r['load'][0]:.1f}, {r['load'][1]:.1f} | {r['agreement_float32']:.1e} |")
+    else:
+        lines += ["Steps on one core: steps in which one thread did >= 70 % of the process's CPU time.", "",
+                  "| model | precision | Keras s/step median (p90) | min-max | CPU s/step | CPU/wall | steps on one core "
+                  "| load |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in records:
+            k = r["summary"]["keras"]
+            lines.append(f"| {r['model']} | {r['precision']} | {k['median']:.2f} ({k['p90']:.2f}) | "
+                         f"{k['min']:.2f}-{k['max']:.2f} | {k['cpu_median']:.2f} | {k['cpu_per_wall']:.2f} | "
+                         f"{r['keras_one_core_steps']} of {len(r['steps']['keras'])} | "
+                         f"{r['load'][0]:.1f}, {r['load'][1]:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
