@@ -85,4 +85,4 @@ def test_training_steps_agree(name):
     moved = max(np.abs(after_keras[k] - before[k]).max() for k in before)
     assert moved > learning_rate  # two steps of about learning_rate each: the weights did move
     diff = max(np.abs(after_keras[k] - twin.state_dict()[k].numpy()).max() for k in before)
-    assert diff <= 1e-2 * learning_rate
+    assert diff <= 1e-3 * learning_rate  # measured: about 1e-7 after two steps that moved weights by 2e-3
