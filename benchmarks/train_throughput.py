@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LAYOUTS = ("nchw", "channels_last")
+TWIN_MODELS = ("fd_irb", "fd_irb_edge", "fd_irb_micro")  # the registry names built by build_fd_irb
 
 
 def cpu_model():
@@ -74,10 +75,17 @@ def main(argv=None):
     parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the Keras train step")
     parser.add_argument("--intra-op", type=int, help="tf intra-op threads (default: --threads)")
     parser.add_argument("--inter-op", type=int, help="tf inter-op threads (default: TF's choice)")
-    parser.add_argument("--keras-only", action="store_true", help="time Keras alone (no PyTorch, no ratios)")
+    parser.add_argument("--mixed-precision", choices=("bfloat16",), help="the same as --precisions bfloat16")
+    parser.add_argument("--keras-only", action="store_true",
+                        help="time Keras alone (no PyTorch, no ratios; any registered model)")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "train_throughput"),
                         help="writes OUTPUT.json and OUTPUT.md")
     args = parser.parse_args(argv)
+    if args.mixed_precision:
+        args.precisions = [args.mixed_precision]
+    no_twin = sorted(set(args.models) - set(TWIN_MODELS))
+    if no_twin and not args.keras_only:
+        parser.error(f"the PyTorch twin covers {TWIN_MODELS}; time {no_twin} with --keras-only")
     intra = args.intra_op or args.threads
 
     worker = None
