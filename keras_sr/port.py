@@ -59,8 +59,10 @@ def load_state_dict(path):
         try:  # weights_only=True: a pickle that would run code is refused, never executed
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - torch raises UnpicklingError, RuntimeError, EOFError, ...
+            # torch's own message runs over many lines of advice; its first line says what failed.
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else ""
             raise ValueError(f"State dict file '{path}' is not a readable PyTorch weights file (only tensors and "
-                             f"plain containers are loaded): {type(e).__name__}: {e}") from None
+                             f"plain containers are loaded): {type(e).__name__}: {reason}") from None
         if not isinstance(state, dict):
             raise ValueError(f"State dict file '{path}' must hold a dict of tensors. Received: {type(state).__name__}")
         for wrapper_key in ("state_dict", "model", "params"):
