@@ -22,7 +22,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -34,18 +33,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
 DATA = Path(os.environ.get("KERAS_SR_DATA", REPO.parent / "shared" / "datasets"))
 SCALE = 4
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def test_image(width, height) -> np.ndarray:
@@ -123,7 +114,7 @@ def main(argv=None):
     web_s, py_s = statistics.median(browser["seconds"]), statistics.median(py_times)
     record = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu_model(), "cores": os.cpu_count(), "input": f"{width}x{height}", "scale": SCALE,
+        "cpu": cpu_name(), "cores": os.cpu_count(), "input": f"{width}x{height}", "scale": SCALE,
         "tile": args.tile, "tiles": browser["tiles"], "runs": args.runs,
         "browser": {"chromium": browser["chromium"], "threads": browser["threads"],
                     "num_threads": browser["num_threads"], "median_s": round(web_s, 3),

@@ -123,6 +123,14 @@ def build_tiny(name, scale, seed=0, **overrides):
     return model
 
 
+def textured_image(h, w, seed):
+    """A uint8 (h, w, 3) image of random sine stripes plus noise: small training/eval data for runs."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / 8.0
+    channels = [np.sin(x * rng.uniform(0.5, 2) + y * rng.uniform(0.5, 2) + rng.uniform(0, 6)) for _ in range(3)]
+    return np.clip((np.stack(channels, -1) * 0.4 + 0.5) * 255 + rng.normal(0, 8, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
 def synthetic_images(folder, count=2, size=(96, 72)):
     """Smooth gradients plus texture: HR PNGs (width, height = `size`) for calibration/eval."""
     folder = Path(folder)

@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.harness import textured_image
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_SET = [f"--set={k}={v}" for k, v in dict(num_features=8, growth_rate=8, num_layers=2, recursions=1).items()]
 EPOCHS = 4
@@ -48,21 +50,14 @@ sys.exit(main(sys.argv[1:]))
 START_TIMEOUT_S = 600  # generous: a loaded machine is slow, never wrong
 
 
-def _image(h, w, seed):
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w] / 8.0
-    channels = [np.sin(x * rng.uniform(0.5, 2) + y * rng.uniform(0.5, 2) + rng.uniform(0, 6)) for _ in range(3)]
-    return np.clip((np.stack(channels, -1) * 0.4 + 0.5) * 255 + rng.normal(0, 8, (h, w, 3)), 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("mw_data")
     (root / "train").mkdir()
     (root / "eval").mkdir()
     for i in range(3):
-        Image.fromarray(_image(40 + 8 * i, 48, i)).save(root / "train" / f"t{i}.png")
-    Image.fromarray(_image(40, 40, 10)).save(root / "eval" / "e0.png")
+        Image.fromarray(textured_image(40 + 8 * i, 48, i)).save(root / "train" / f"t{i}.png")
+    Image.fromarray(textured_image(40, 40, 10)).save(root / "eval" / "e0.png")
     return root
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.harness import textured_image
+
 from keras_sr._keras import keras
 from keras_sr.checkpoints import load_model
 from keras_sr.train import main, train
@@ -85,20 +87,13 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _image(h, w, seed):
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w] / 8.0
-    channels = [np.sin(x * rng.uniform(0.5, 2) + y * rng.uniform(0.5, 2) + rng.uniform(0, 6)) for _ in range(3)]
-    return np.clip((np.stack(channels, -1) * 0.4 + 0.5) * 255 + rng.normal(0, 8, (h, w, 3)), 0, 255).astype(np.uint8)
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash_data")
     for folder, sizes in (("train", [(40, 48), (48, 48), (56, 48)]), ("eval", [(40, 44), (44, 40)])):
         (root / folder).mkdir()
         for i, (h, w) in enumerate(sizes):
-            Image.fromarray(_image(h, w, i + 10 * (folder == "eval"))).save(root / folder / f"{folder}{i}.png")
+            Image.fromarray(textured_image(h, w, i + 10 * (folder == "eval"))).save(root / folder / f"{folder}{i}.png")
     return root
 
 
