@@ -1,6 +1,7 @@
 """TFLite Micro arena of the shipped int8 models at 16x16, 24x24 and 32x32 LR tiles.
 
     python benchmarks/micro_arena.py          # writes benchmarks/results/micro_arena.{json,md}
+    python benchmarks/micro_arena.py fd_irb_micro_x2   # measures these presets again, keeps the other rows
 
 Each cell is a real `keras-sr export --target micro` (keras_sr.export.export) into a scratch
 folder: the shape freeze, the static TFLM checks, the smallest arena that allocates in TFLM's
@@ -29,7 +30,7 @@ from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder
 from keras_sr.lite.tflm import measure_arena  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-MODELS = ("fd_irb_edge_x2", "fd_irb_edge_x3", "fd_irb_edge_x4", "fd_irb_x4")
+MODELS = ("fd_irb_micro_x2", "fd_irb_micro_x4", "fd_irb_edge_x2", "fd_irb_edge_x3", "fd_irb_edge_x4", "fd_irb_x4")
 TILES = (16, 24, 32)
 
 
@@ -90,11 +91,17 @@ def table(result):
     return "\n".join(lines) + "\n"
 
 
-def main():
+def main(argv=None):
+    names = list(sys.argv[1:] if argv is None else argv) or [m for m in MODELS if presets.is_preset(m)]
+    unknown = [n for n in names if not presets.is_preset(n)]
+    if unknown:
+        raise SystemExit(f"not shipped presets: {unknown}; choose from {presets.names()}")
+    path = RESULTS / "micro_arena.json"
+    kept = [r for r in json.loads(path.read_text())["rows"] if r["model"] not in names] if path.is_file() else []
     scratch = Path(tempfile.mkdtemp(prefix="micro_arena_"))
     rows = []
     try:
-        for name in MODELS:
+        for name in names:
             for tile in TILES:
                 t0 = time.time()
                 rows.append(measure(name, tile, scratch))
@@ -102,6 +109,8 @@ def main():
                       f"({time.time() - t0:.1f} s)", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    order = {m: i for i, m in enumerate(MODELS)}
+    rows = sorted(kept + rows, key=lambda r: (order.get(r["model"], len(MODELS)), r["model"], r["tile"]))
     ok = [r for r in rows if r["ok"]]
     result = {"date": time.strftime("%Y-%m-%d", time.gmtime()), "cpu": cpu_name(),
               "tflite_micro": ok[0]["tflite_micro"] if ok else None, "rows": rows}
