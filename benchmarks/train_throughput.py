@@ -176,19 +176,20 @@ def main(argv=None):
                         steps[side].append(dict(wall=wall, cpu=cpu, load=load))
                     log(f"  round {round_ + 1}: " + ", ".join(
                         f"{side} {v[-1]['wall']:.2f} s (CPU {v[-1]['cpu']:.2f})" for side, v in steps.items())
-                        + f"; Keras CPU s by thread {keras_threads[-1][:4]}"
+                        + f"; Keras threads [name, CPU s, wait s] {keras_threads[-1]['threads'][:4]}, "
+                          f"runnable {keras_threads[-1]['runnable']}"
                         + f"; load {load:.1f}")
                 for step, busy in zip(steps["keras"], keras_threads[-args.steps:]):
-                    step["thread_cpu"] = busy
+                    step.update(busy)
                 if worker:
                     for layout in LAYOUTS:
                         worker.call("drop", (name, precision, layout))
                 record = dict(model=name, precision=precision, params=base.count_params(), weights=weights,
                               agreement_float32=agreement, steps=steps,
                               summary={side: summary(v) for side, v in steps.items()},
-                              # steps in which one thread did >= 70 % of Keras' CPU work: run on about one core
-                              keras_one_core_steps=sum(1 for x in steps["keras"] if x.get("thread_cpu") and
-                                                       x["thread_cpu"][0][1] >= 0.7 * sum(c for _, c in x["thread_cpu"])),
+                              # median over Keras steps of (thread seconds on a CPU or waiting for one) / wall
+                              keras_runnable=statistics.median(x["runnable"] for x in steps["keras"])
+                              if all("runnable" in x for x in steps["keras"]) else None,
                               load=[statistics.median(x["load"] for v in steps.values() for x in v),
                                     max(x["load"] for v in steps.values() for x in v)])
                 if worker:
@@ -218,33 +219,42 @@ def _write(args, run, records):
 
 
 def thread_cpu():
-    """{thread id: (thread name, CPU seconds)} of this process's threads (Linux /proc; {} elsewhere)."""
-    ticks, out = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100, {}
+    """{thread id: (name, seconds on a CPU, seconds runnable but waiting for one)} of this process's
+    threads, from Linux /proc/<pid>/task/*/schedstat ({} elsewhere)."""
+    out = {}
     try:
         tasks = os.listdir("/proc/self/task")
     except OSError:
         return out
     for tid in tasks:
         try:
-            stat = Path(f"/proc/self/task/{tid}/stat").read_text()
-        except OSError:
+            name = Path(f"/proc/self/task/{tid}/comm").read_text().strip()
+            on_cpu, waiting = Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
             continue
-        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
-        out[tid] = (name, (int(fields[11]) + int(fields[12])) / ticks)  # thread name, utime + stime
+        out[tid] = (name, int(on_cpu) / 1e9, int(waiting) / 1e9)
     return out
 
 
 def _keras_step(model, lr, hr, threads=None):
-    """Wall and CPU seconds of one step; with `threads` (a list), appends the step's CPU seconds per
-    busy thread (largest first), which tells a step run on one core from one spread over two."""
+    """Wall and CPU seconds of one step. With `threads` (a list), appends the step's per-thread
+    [name, CPU s, run-queue wait s] (busiest first) and `runnable`: the seconds threads were on a
+    CPU or waiting for one, over the wall time = how many cores the process wanted on average
+    (about 1 when its work is serialised, about 2 when it runs two threads at once), which other
+    jobs on the machine do not change (they only move time from "on a CPU" to "waiting")."""
     before = thread_cpu() if threads is not None else None
     wall, cpu = time.perf_counter(), time.process_time()
     model.train_on_batch(lr, hr)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if threads is not None:
         after = thread_cpu()
-        busy = sorted(((after[t][1] - before.get(t, ("", 0.0))[1], after[t][0]) for t in after), reverse=True)
-        threads.append([[name, round(x, 2)] for x, name in busy if x >= 0.02])
+        busy = []
+        for tid, (name, on_cpu, waiting) in after.items():
+            _, on0, wait0 = before.get(tid, (name, 0.0, 0.0))
+            busy.append((on_cpu - on0, waiting - wait0, name))
+        busy.sort(reverse=True)
+        threads.append(dict(threads=[[name, round(c, 2), round(w, 2)] for c, w, name in busy if c + w >= 0.02],
+                            runnable=round(sum(c + w for c, w, _ in busy) / wall, 2)))
     return wall, cpu
 
 
@@ -276,14 +286,16 @@ def report(run, records):
                 f"{sm['keras']['cpu_median']:.2f} | {sm['torch_' + base]['cpu_median']:.2f} ({base}) | "
                 f"{r['load'][0]:.1f}, {r['load'][1]:.1f} | {r['agreement_float32']:.1e} |")
     else:
-        lines += ["Steps on one core: steps in which one thread did >= 70 % of the process's CPU time.", "",
-                  "| model | precision | Keras s/step median (p90) | min-max | CPU s/step | CPU/wall | steps on one core "
+        lines += ["Runnable threads: per step, the seconds the process's threads spent on a CPU or waiting in the "
+                  "run queue for one, over the wall time (median): ~1 = the work ran one thread at a time, ~2 = two "
+                  "at once; other jobs on the machine do not change it.", "",
+                  "| model | precision | Keras s/step median (p90) | min-max | CPU s/step | CPU/wall | runnable threads "
                   "| load |", "|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in records:
             k = r["summary"]["keras"]
             lines.append(f"| {r['model']} | {r['precision']} | {k['median']:.2f} ({k['p90']:.2f}) | "
                          f"{k['min']:.2f}-{k['max']:.2f} | {k['cpu_median']:.2f} | {k['cpu_per_wall']:.2f} | "
-                         f"{r['keras_one_core_steps']} of {len(r['steps']['keras'])} | "
+                         f"{r['keras_runnable'] if r['keras_runnable'] is not None else '-'} | "
                          f"{r['load'][0]:.1f}, {r['load'][1]:.1f} |")
     return "\n".join(lines) + "\n"
 
