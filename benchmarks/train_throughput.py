@@ -292,10 +292,10 @@ def report(run, records):
                   "| model | precision | Keras s/step median (p90) | min-max | CPU s/step | CPU/wall | runnable threads "
                   "| load |", "|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in records:
-            k = r["summary"]["keras"]
+            k, runnable = r["summary"]["keras"], r.get("keras_runnable")
             lines.append(f"| {r['model']} | {r['precision']} | {k['median']:.2f} ({k['p90']:.2f}) | "
                          f"{k['min']:.2f}-{k['max']:.2f} | {k['cpu_median']:.2f} | {k['cpu_per_wall']:.2f} | "
-                         f"{r['keras_runnable'] if r['keras_runnable'] is not None else '-'} | "
+                         f"{'-' if runnable is None else f'{runnable:.2f}'} | "
                          f"{r['load'][0]:.1f}, {r['load'][1]:.1f} |")
     return "\n".join(lines) + "\n"
 
