@@ -2,7 +2,8 @@
 
     python benchmarks/train_throughput.py [--models fd_irb fd_irb_edge] [--precisions float32 bfloat16]
         [--steps 16] [--warmup 2] [--batch-size 16] [--patch-size 32] [--scale 4] [--threads 2]
-        [--jit-compile] [--intra-op N] [--inter-op N] [--keras-only] [--output PREFIX]
+        [--jit-compile] [--intra-op N] [--inter-op N] [--keras-call {fit,train_on_batch}] [--keras-only]
+        [--output PREFIX]
 
 For each model and precision, one Keras train step (L1 loss, Adam, the compiled train function
 that `keras-sr train` runs through `fit`; bfloat16 = the `mixed_bfloat16` policy and float32
@@ -76,6 +77,9 @@ def main(argv=None):
     parser.add_argument("--intra-op", type=int, help="tf intra-op threads (default: --threads)")
     parser.add_argument("--inter-op", type=int, help="tf inter-op threads (default: TF's choice)")
     parser.add_argument("--mixed-precision", choices=("bfloat16",), help="the same as --precisions bfloat16")
+    parser.add_argument("--keras-call", choices=("fit", "train_on_batch"), default="fit",
+                        help="fit: the compiled train_function on one persistent iterator, as fit runs it; "
+                             "train_on_batch: a new single-batch iterator per step (its steps can stall, see docs/speed.md)")
     parser.add_argument("--keras-only", action="store_true",
                         help="time Keras alone (no PyTorch, no ratios; any registered model)")
     parser.add_argument("--output", default=str(Path(__file__).parent / "results" / "train_throughput"),
@@ -108,6 +112,7 @@ def main(argv=None):
                     tensorflow=tf.__version__, torch=None if args.keras_only else version("torch"),
                     batch_size=b, patch_size=p, scale=s, torch_threads=None if args.keras_only else args.threads,
                     intra_op=intra, inter_op=args.inter_op or "TF default", jit_compile=args.jit_compile,
+                    keras_call=args.keras_call,
                     env={k: v for k, v in os.environ.items()
                          if k.startswith(("TF_", "OMP_", "ONEDNN_", "DNNL_", "KMP_", "GOMP_"))
                          and k not in ("TF_CLI_CONFIG_FILE", "TF_USE_LEGACY_KERAS", "TF_CPP_MIN_LOG_LEVEL")},
@@ -151,7 +156,13 @@ def main(argv=None):
                 model, _ = compile_for_training(net, learning_rate, "l1", mixed, args.jit_compile)
                 keras.mixed_precision.set_global_policy("float32")
                 keras_threads = []
-                sides = {"keras": lambda: _keras_step(model, lr_t, hr_t, keras_threads)}
+                if args.keras_call == "fit":  # what fit does: one iterator for many steps, the compiled train_function
+                    iterator = iter(tf.data.Dataset.from_tensors((lr_t, hr_t)).repeat())
+                    train_function = model.make_train_function()
+                    run_step = lambda: train_function(iterator)["loss"].numpy()  # noqa: E731 - .numpy() waits for it
+                else:  # a new single-batch tf.data iterator per call
+                    run_step = lambda: model.train_on_batch(lr_t, hr_t)  # noqa: E731
+                sides = {"keras": lambda: _keras_step(run_step, keras_threads)}
                 if worker:
                     for layout in LAYOUTS:
                         key = (name, precision, layout)
@@ -236,7 +247,7 @@ def thread_cpu():
     return out
 
 
-def _keras_step(model, lr, hr, threads=None):
+def _keras_step(run_step, threads=None):
     """Wall and CPU seconds of one step. With `threads` (a list), appends the step's per-thread
     [name, CPU s, run-queue wait s] (busiest first) and `runnable`: the seconds threads were on a
     CPU or waiting for one, over the wall time = how many cores the process wanted on average
@@ -244,7 +255,7 @@ def _keras_step(model, lr, hr, threads=None):
     jobs on the machine do not change (they only move time from "on a CPU" to "waiting")."""
     before = thread_cpu() if threads is not None else None
     wall, cpu = time.perf_counter(), time.process_time()
-    model.train_on_batch(lr, hr)
+    run_step()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if threads is not None:
         after = thread_cpu()
@@ -266,8 +277,8 @@ def _torch_step(worker, key):
 def report(run, records):
     """The Markdown that PREFIX.md holds."""
     lines = [f"Train step, batch {run['batch_size']}, LR patch {run['patch_size']}, x{run['scale']}, L1 + Adam; "
-             f"{run['cpu']}, {run['cpus']} CPUs; TF {run['tensorflow']} (intra-op {run['intra_op']}, inter-op "
-             f"{run['inter_op']}, jit_compile={run['jit_compile']})"
+             f"{run['cpu']}, {run['cpus']} CPUs; TF {run['tensorflow']} (Keras step as {run['keras_call']} runs it, "
+             f"intra-op {run['intra_op']}, inter-op {run['inter_op']}, jit_compile={run['jit_compile']})"
              + (f", torch {run['torch']} ({run['torch_threads']} threads, own process)" if run["torch"] else "")
              + f"; {run['date']}.", "", f"`{run['command']}`" + (f" with {run['env']}" if run["env"] else ""), ""]
     if run["torch"]:
