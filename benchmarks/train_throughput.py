@@ -6,7 +6,9 @@
         [--output PREFIX]
 
 For each model and precision, one Keras train step (L1 loss, Adam, the compiled train function
-that `keras-sr train` runs through `fit`; bfloat16 = the `mixed_bfloat16` policy and float32
+that `keras-sr train` runs through `fit`, called on one persistent tf.data iterator as `fit` does:
+`--keras-call train_on_batch` makes a new iterator per step, and such steps can stall, see
+docs/speed.md; bfloat16 = the `mixed_bfloat16` policy and float32
 output layer of `keras-sr train --mixed-precision bfloat16`) and the same step of the PyTorch
 twin (benchmarks/torch_twin.py; bfloat16 = `torch.autocast("cpu", torch.bfloat16)`), in NCHW
 and in channels_last, on one fixed random batch and the same starting weights (the shipped
@@ -16,7 +18,8 @@ machine load. PyTorch runs in a spawned child process (no TensorFlow in it), so 
 CPU time per step (time.process_time, all threads of its process) is its own.
 
 The ratio is PyTorch median s/step (the faster layout) / Keras median s/step: > 1 means Keras
-is faster. Writes PREFIX.json (every step: wall, CPU, 1-min load average) and PREFIX.md
+is faster. Writes PREFIX.json (every step: wall, CPU, 1-min load average; for Keras also CPU and run-queue
+seconds per thread) and PREFIX.md
 (default benchmarks/results/train_throughput). The machine may be shared: compare ratios
 within one run, and read the load averages printed beside them.
 """
