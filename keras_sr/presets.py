@@ -37,6 +37,8 @@ _SHIPPED = {
     "fd_irb_edge_x2": ("fd_irb_edge", 2, "the edge network at x2 (body from the x4 stage-4 weights)"),
     "fd_irb_edge_x3": ("fd_irb_edge", 3, "the edge network at x3 (body from the x4 stage-4 weights)"),
     "fd_irb_edge_x4": ("fd_irb_edge", 4, "the edge network at x4 (body from the x2 model): the default"),
+    "fd_irb_micro_x2": ("fd_irb_micro", 2, "the micro-class network at x2 for TFLite Micro boards (59 K parameters, "
+                                           "arena under 256 KB at a 24x24 tile)"),
     "fd_irb_micro_x4": ("fd_irb_micro", 4, "the micro-class network at x4 for TFLite Micro boards (70 K parameters, "
                                            "arena under 256 KB at a 24x24 tile)"),
     "fd_irb_x4": ("fd_irb", 4, "the paper's FD & IRB network at x4 (15 layers from the edge weights)"),
