@@ -41,6 +41,32 @@ final class Golden {
         return (int) (long) (Long) m.get(key);
     }
 
+    /** One "replay" case of golden.json: a real image crop with what Python made of it. */
+    static final class Replay {
+        final Map<String, Object> record;
+        final File dir;
+        final int width;
+        final int height;
+        final ArgbImage lr;
+
+        Replay(Map<String, Object> record) throws IOException {
+            this.record = record;
+            this.dir = new File(dir(), (String) record.get("dir"));
+            this.width = integer(record, "width");
+            this.height = integer(record, "height");
+            this.lr = argb(new File(dir, "lr.argb"), width, height);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    static List<Replay> replays() throws IOException {
+        List<Replay> cases = new java.util.ArrayList<>();
+        for (Object o : list(index(), "replay")) {
+            cases.add(new Replay((Map<String, Object>) o));
+        }
+        return cases;
+    }
+
     static File bundleDir() throws IOException {
         return new File((String) index().get("bundle"));
     }

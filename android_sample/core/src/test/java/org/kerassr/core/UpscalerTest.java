@@ -49,14 +49,11 @@ public class UpscalerTest {
     @Test
     public void stitchedRealTilesEqualPythonByteForByte() throws Exception {
         ModelBundle bundle = realBundle();
-        for (Object o : Golden.list(Golden.index(), "replay")) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> r = (Map<String, Object>) o;
-            File dir = new File(Golden.dir(), (String) r.get("dir"));
-            int w = Golden.integer(r, "width");
-            int h = Golden.integer(r, "height");
-            ArgbImage lr = Golden.argb(new File(dir, "lr.argb"), w, h);
-            ArgbImage sr = new ArgbImage(bundle.scale * w, bundle.scale * h);
+        for (Golden.Replay c : Golden.replays()) {
+            Map<String, Object> r = c.record;
+            File dir = c.dir;
+            ArgbImage lr = c.lr;
+            ArgbImage sr = new ArgbImage(bundle.scale * c.width, bundle.scale * c.height);
             ReplayRunner runner = new ReplayRunner(dir);
             List<Integer> seen = new ArrayList<>();
             Upscaler.Stats stats = new Upscaler(bundle, runner).upscale(lr, sr, Golden.integer(r, "overlap"),
