@@ -164,9 +164,14 @@ def measure_stage(sweep, names):
                      "--train", sweep.train_h5, "--eval", DATA / "Set5", "--output-dir", out / "qat", "--lr", 1e-4])
             tflite = out / f"{kind}_int8.tflite"
             if not tflite.exists():
-                run([sys.executable, "-m", "keras_sr.convert", "--weights", source, "--int8", "--calibration", sweep.train_h5,
-                     "--calibration-samples", CALIBRATION_SAMPLES, "-o", tflite])
-            if kind not in row:
+                try:
+                    run([sys.executable, "-m", "keras_sr.convert", "--weights", source, "--int8", "--calibration",
+                         sweep.train_h5, "--calibration-samples", CALIBRATION_SAMPLES, "-o", tflite])
+                except subprocess.CalledProcessError:
+                    # convert refused the file (e.g. XNNPACK cannot run it): the row says so instead of a score
+                    row[kind] = {"error": f"keras-sr convert refused the {kind} int8 file (see {tflite.name}.rejected.json)"}
+                    continue
+            if kind not in row or "error" in row[kind]:
                 row[kind] = run_json([sys.executable, "tflite/benchmark.py", "--tflite", tflite, "--num-threads", 2, "--input", "320x180",
                                       "--runs", 5, "--eval", "Set5", "Set14", "--data-root", DATA, "--json"])
         RESULTS.mkdir(parents=True, exist_ok=True)
