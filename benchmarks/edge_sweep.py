@@ -85,6 +85,18 @@ SWEEPS = {
 }
 
 
+def portable(value):
+    """`value` with this checkout's and the data root's absolute paths written as relative / $KERAS_SR_DATA."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v) for v in value]
+    if isinstance(value, str):
+        return value.replace(str(DATA.resolve()), "$KERAS_SR_DATA").replace(str(DATA), "$KERAS_SR_DATA").replace(
+            str(REPO) + "/", "")
+    return value
+
+
 def slug(name):
     return name.replace(" ", "_").replace("(", "").replace(")", "")
 
@@ -175,7 +187,7 @@ def measure_stage(sweep, names):
                 row[kind] = run_json([sys.executable, "tflite/benchmark.py", "--tflite", tflite, "--num-threads", 2, "--input", "320x180",
                                       "--runs", 5, "--eval", "Set5", "Set14", "--data-root", DATA, "--json"])
         RESULTS.mkdir(parents=True, exist_ok=True)
-        sweep.results.write_text(json.dumps(results, indent=2))
+        sweep.results.write_text(json.dumps(portable(results), indent=2))
     return results
 
 
@@ -197,7 +209,7 @@ def latency_stage(sweep, names, rounds=3):
             medians[name].append(timing["latency_ms"]["median"])
     for name, values in medians.items():
         results.setdefault(name, {})["latency"] = {"median": statistics.median(values), "round_medians": values}
-    sweep.results.write_text(json.dumps(results, indent=2))
+    sweep.results.write_text(json.dumps(portable(results), indent=2))
     return results
 
 
