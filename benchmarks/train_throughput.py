@@ -136,6 +136,8 @@ def main(argv=None):
     def log(message):
         print(message, file=sys.stderr, flush=True)
 
+    from keras_sr.paths import portable_path
+
     try:
         for name in args.models:
             config = models.resolve_config(name, s)
@@ -198,7 +200,8 @@ def main(argv=None):
                 if worker:
                     for layout in LAYOUTS:
                         worker.call("drop", (name, precision, layout))
-                record = dict(model=name, precision=precision, params=base.count_params(), weights=weights,
+                record = dict(model=name, precision=precision, params=base.count_params(),
+                              weights=weights and portable_path(weights),
                               agreement_float32=agreement, steps=steps,
                               summary={side: summary(v) for side, v in steps.items()},
                               # median over Keras steps of (thread seconds on a CPU or waiting for one) / wall
