@@ -102,9 +102,7 @@ def main(argv=None):
         worker = torch_twin.Worker(args.threads)
     import numpy as np
 
-    from keras_sr import models, pretrained
     from keras_sr._keras import keras, tf
-    from keras_sr.training import compile_for_training
 
     from importlib.metadata import version
 
@@ -126,9 +124,7 @@ def main(argv=None):
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
 
     b, p, s = args.batch_size, args.patch_size, args.scale
-    rng = np.random.default_rng(0)
-    lr = rng.uniform(size=(b, p, p, 3)).astype(np.float32)
-    hr = rng.uniform(size=(b, p * s, p * s, 3)).astype(np.float32)
+    lr, hr = benchmark_batch(b, p, s)
     lr_t, hr_t = tf.constant(lr), tf.constant(hr)
     learning_rate = 1e-4
     records = []
@@ -140,13 +136,7 @@ def main(argv=None):
 
     try:
         for name in args.models:
-            config = models.resolve_config(name, s)
-            try:
-                weights = str(pretrained.weights_path(name, s))
-            except Exception:  # noqa: BLE001 - no shipped weights for this model/scale: seeded init
-                weights = None
-            keras.utils.set_random_seed(0)
-            base = models.build(name, s, weights=weights)
+            config, weights, base = starting_model(name, s)
             base_weights = base.get_weights()
             state = agreement = None
             if worker:
@@ -155,18 +145,9 @@ def main(argv=None):
             for precision in args.precisions:
                 mixed = precision if precision != "float32" else False
                 keras.backend.clear_session()
-                keras.mixed_precision.set_global_policy(f"mixed_{precision}" if mixed else "float32")
-                net = models.build(name, s, **config)
-                net.set_weights(base_weights)
-                model, _ = compile_for_training(net, learning_rate, "l1", mixed, args.jit_compile)
-                keras.mixed_precision.set_global_policy("float32")
+                model, net, run_step = keras_train_step(name, s, config, base_weights, precision, learning_rate,
+                                                        args.jit_compile, args.keras_call, lr_t, hr_t)
                 keras_threads = []
-                if args.keras_call == "fit":  # what fit does: one iterator for many steps, the compiled train_function
-                    iterator = iter(tf.data.Dataset.from_tensors((lr_t, hr_t)).repeat())
-                    train_function = model.make_train_function()
-                    run_step = lambda: train_function(iterator)["loss"].numpy()  # noqa: E731 - .numpy() waits for it
-                else:  # a new single-batch tf.data iterator per call
-                    run_step = lambda: model.train_on_batch(lr_t, hr_t)  # noqa: E731
                 sides = {"keras": lambda: _keras_step(run_step, keras_threads)}
                 if worker:
                     for layout in LAYOUTS:
@@ -224,6 +205,63 @@ def main(argv=None):
 
     print(_write(args, run_info(), records))
     return 0
+
+
+def benchmark_batch(batch_size, patch_size, scale, seed=0):
+    """The fixed random batch: float32 arrays LR (b, p, p, 3) and HR (b, p*s, p*s, 3), uniform in [0, 1)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    lr = rng.uniform(size=(batch_size, patch_size, patch_size, 3)).astype(np.float32)
+    hr = rng.uniform(size=(batch_size, patch_size * scale, patch_size * scale, 3)).astype(np.float32)
+    return lr, hr
+
+
+def starting_model(name, scale):
+    """(config, shipped weights path or None, float32 model holding the starting weights).
+
+    The shipped pretrained weights where the model has them, else a seeded (0) initialisation.
+    """
+    from keras_sr import models, pretrained
+    from keras_sr._keras import keras
+
+    config = models.resolve_config(name, scale)
+    try:
+        weights = str(pretrained.weights_path(name, scale))
+    except Exception:  # noqa: BLE001 - no shipped weights for this model/scale: seeded init
+        weights = None
+    keras.utils.set_random_seed(0)
+    return config, weights, models.build(name, scale, weights=weights)
+
+
+def keras_train_step(name, scale, config, base_weights, precision, learning_rate, jit_compile, keras_call,
+                     lr_t, hr_t):
+    """(compiled model, net, run_step): one L1 + Adam train step of `name` as `keras-sr train` runs it.
+
+    `precision` "float32" or "bfloat16" (the mixed_bfloat16 policy with a float32 output layer);
+    `keras_call` "fit" (the compiled train_function on one persistent tf.data iterator, as `fit`
+    runs it) or "train_on_batch" (a new single-batch iterator per call). `run_step()` runs one
+    step and returns when it is done.
+    """
+    from keras_sr import models
+    from keras_sr._keras import keras, tf
+    from keras_sr.training import compile_for_training
+
+    mixed = precision if precision != "float32" else False
+    keras.mixed_precision.set_global_policy(f"mixed_{precision}" if mixed else "float32")
+    try:
+        net = models.build(name, scale, **config)
+        net.set_weights(base_weights)
+        model, _ = compile_for_training(net, learning_rate, "l1", mixed, jit_compile)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if keras_call == "fit":  # what fit does: one iterator for many steps, the compiled train_function
+        iterator = iter(tf.data.Dataset.from_tensors((lr_t, hr_t)).repeat())
+        train_function = model.make_train_function()
+        run_step = lambda: train_function(iterator)["loss"].numpy()  # noqa: E731 - .numpy() waits for it
+    else:  # a new single-batch tf.data iterator per call
+        run_step = lambda: model.train_on_batch(lr_t, hr_t)  # noqa: E731
+    return model, net, run_step
 
 
 def _write(args, run, records):
