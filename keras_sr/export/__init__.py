@@ -251,6 +251,7 @@ def export(model=None, tflite=None, target="micro", tile=None, overlap=None, out
     source_bytes = src_path.read_bytes()
 
     from keras_sr.export import micro
+    from keras_sr.lite.delegation import xnnpack_partitions
     from keras_sr.lite.runtime import TFLiteSR
 
     if tile is None and ram_budget is None:
@@ -295,6 +296,13 @@ def export(model=None, tflite=None, target="micro", tile=None, overlap=None, out
                 **tensor_io(frozen), "ops": ops, "sha256": hashlib.sha256(frozen).hexdigest(),
                 "size_bytes": len(frozen), "multi_adds_per_tile": int(lite.multi_adds()),
             }
+            if target != "micro":
+                # Phones and browsers run XNNPACK: one partition, or ops fall back to reference kernels.
+                facts["xnnpack"] = xnnpack_partitions(frozen)
+                if not facts["xnnpack"]["one_partition"]:
+                    log(f"note: XNNPACK runs this model in {facts['xnnpack']['partitions']} partitions; "
+                        f"{', '.join(facts['xnnpack']['undelegated'])} run on TFLite's reference kernels "
+                        "(slower on the device)")
             if target == "micro":
                 facts["micro"] = {**micro_facts, "tflite_micro": _tflm_version()}
                 cc, h = micro.c_array_files(frozen)
