@@ -56,16 +56,17 @@ def x4_presets():
     return [presets.get(name) for name in presets.names() if presets.get(name).scale == 4]
 
 
-def measure_latency(models):
-    """{preset name: [ms, ...]}: one timed run per model per round, rounds interleaved."""
+def measure_latency(files, rounds=ROUNDS, warmup=WARMUP, threads=THREADS):
+    """{name: [ms, ...]} of {name: .tflite path} at INPUT_HW: one timed run per file per round,
+    rounds interleaved, so that every file sees the same machine."""
     rng = np.random.default_rng(0)
     lr = rng.random(INPUT_HW + (3,), dtype=np.float32)
-    runners = {p.name: TFLiteSR(p.tflite, num_threads=THREADS) for p in models}
+    runners = {name: TFLiteSR(path, num_threads=threads) for name, path in files.items()}
     for runner in runners.values():
-        for _ in range(WARMUP):
+        for _ in range(warmup):
             runner.predict(lr)
     times = {name: [] for name in runners}
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for name, runner in runners.items():
             start = time.perf_counter()
             runner.predict(lr)
@@ -121,7 +122,7 @@ def draw(points, published, path, machine):
 
 def main():
     models = x4_presets()
-    times = measure_latency(models)
+    times = measure_latency({p.name: p.tflite for p in models})
     machine = f"{cpu_name()}, {os.cpu_count()} cores, {datetime.date.today().isoformat()}"
     points = []
     for p in models:

@@ -30,7 +30,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,10 +41,10 @@ sys.path.insert(0, str(REPO))
 from keras_sr.fileio import write_text  # noqa: E402
 from keras_sr.paths import portable_path  # noqa: E402
 from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
+from pareto import measure_latency  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 PRETRAINED = REPO / "keras_sr" / "pretrained"
-INPUT_HW = (180, 320)
 GOAL_NONZERO = 1_000_000
 
 # (label, float weights counted for non-zeros, int8 file). The pruned rows' float weights are
@@ -95,23 +94,11 @@ def tflite_filter_nonzero(path):
     return nonzero, total
 
 
-def time_in_turn(paths, runs, warmup, num_threads=2):
-    """Median and p90 ms of each file on a 320x180 input, one invoke of each file per round."""
-    from keras_sr.lite.runtime import TFLiteSR
-
-    models = [TFLiteSR(p, num_threads=num_threads) for p in paths]
-    x = np.random.default_rng(0).random((*INPUT_HW, 3), dtype=np.float32)
-    for model in models:
-        for _ in range(warmup):
-            model.predict(x)
-    times = [[] for _ in models]
-    for _ in range(runs):
-        for model, out in zip(models, times):
-            t0 = time.perf_counter()
-            model.predict(x)
-            out.append((time.perf_counter() - t0) * 1e3)
+def time_in_turn(paths, runs, warmup):
+    """Median, p90 and min ms of each file on a 320x180 input, 2 threads, timed in turn."""
+    times = measure_latency({str(p): p for p in paths}, rounds=runs, warmup=warmup)
     return [{"median": float(np.median(t)), "p90": float(np.percentile(t, 90)), "min": float(np.min(t))}
-            for t in times]
+            for t in times.values()]
 
 
 def scores(path, datasets, data_root):
