@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from keras_sr import presets  # noqa: E402
 from keras_sr.lite.runtime import TFLiteSR  # noqa: E402
-from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
+from benchmarks.model_card import cpu_name  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 FIGURE = REPO / "docs" / "pareto_x4.png"

@@ -40,8 +40,8 @@ sys.path.insert(0, str(REPO))
 
 from keras_sr.fileio import write_text  # noqa: E402
 from keras_sr.paths import portable_path  # noqa: E402
-from model_card import cpu_name  # noqa: E402  (benchmarks/, the script's folder, is on sys.path)
-from pareto import measure_latency  # noqa: E402
+from benchmarks.model_card import cpu_name  # noqa: E402
+from benchmarks.pareto import measure_latency  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 PRETRAINED = REPO / "keras_sr" / "pretrained"
