@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.train_throughput import (  # noqa: E402 - after the path set-up, as a script
-    _keras_step, benchmark_batch, cpu_model, keras_train_step, starting_model, summary)
+    _keras_step, add_step_arguments, benchmark_batch, cpu_model, keras_train_step, starting_model, summary)
 
 #: "name:Type" of a TF op event; TraceMe names ("ExecutorState::Process", "EagerLocalExecute: f") do not match.
 OP_EVENT = re.compile(r"^(?P<name>[^:]+):(?P<type>[A-Za-z_][A-Za-z0-9_]*)$")
@@ -158,11 +158,7 @@ def profile(run_step, steps, logdir=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--models", nargs="+", default=["fd_irb", "fd_irb_edge"])
-    parser.add_argument("--precisions", nargs="+", choices=("float32", "bfloat16"), default=["float32", "bfloat16"])
-    parser.add_argument("--scale", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--patch-size", type=int, default=32)
+    add_step_arguments(parser)
     parser.add_argument("--steps", type=int, default=3, help="timed rounds, and profiled steps")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps of each step function first")
     parser.add_argument("--top", type=int, default=12, help="op types per table in OUTPUT.md")

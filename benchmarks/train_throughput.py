@@ -66,13 +66,18 @@ def summary(steps):
                 cpu_median=statistics.median(cpu), cpu_per_wall=statistics.median(c / w for c, w in zip(cpu, wall)))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_step_arguments(parser):
+    """The flags that choose the benchmark's train step: networks, precisions, scale and batch."""
     parser.add_argument("--models", nargs="+", default=["fd_irb", "fd_irb_edge"])
     parser.add_argument("--precisions", nargs="+", choices=("float32", "bfloat16"), default=["float32", "bfloat16"])
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--patch-size", type=int, default=32)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_step_arguments(parser)
     parser.add_argument("--steps", type=int, default=16, help="timed rounds (one step of each side per round)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps of each side first (tracing)")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads, and Keras' intra-op default")
