@@ -56,20 +56,3 @@ def test_export_for_phones_records_the_partitions_and_says_when_there_are_severa
     assert facts["xnnpack"]["partitions"] > 1
     notes = [line for line in said if line.startswith("note: XNNPACK runs this model in")]
     assert len(notes) == 1 and "SQRT" in notes[0]
-
-
-def test_fd_irb_with_eight_dense_layers_converts_to_concatenations_xnnpack_takes():
-    tf = pytest.importorskip("tensorflow")
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    from keras_sr import models
-
-    model = models.build("fd_irb", 2, num_features=8, growth_rate=8, num_layers=8, recursions=1, attention="mean",
-                         tail="direct")
-    flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    interpreter = Interpreter(model_content=flatbuffer,
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    widths = [len(op["inputs"]) for op in interpreter._get_ops_details() if op["op_name"] == "CONCATENATION"]
-    # The dense chain reaches 8 inputs and the distilled outputs 8: each is split into ops of at most 5.
-    assert widths and max(widths) <= 5
-    assert xnnpack_partitions(flatbuffer)["one_partition"]

@@ -8,25 +8,6 @@ from keras_sr._keras import keras
 from keras_sr.layers import ChannelStats, PixelShuffle
 
 
-#: The most inputs TFLite's XNNPACK delegate takes in one CONCATENATION: with ai-edge-litert 2.3.0,
-#: int8 concatenations of 5 inputs are delegated and of 6 to 8 are not (docs/STACK_TRAPS.md).
-XNNPACK_MAX_CONCAT_INPUTS = 5
-
-
-def concat(tensors, name):
-    """Channel concatenation in ops XNNPACK delegates: one layer of up to XNNPACK_MAX_CONCAT_INPUTS
-    inputs, else a chain of them (the same tensor, the same channel order; no weights involved)."""
-    most = XNNPACK_MAX_CONCAT_INPUTS
-    tensors = list(tensors)
-    if len(tensors) <= most:
-        return keras.layers.Concatenate(name=name)(tensors)
-    x, rest, part = keras.layers.Concatenate(name=f"{name}_part0")(tensors[:most]), tensors[most:], 1
-    while len(rest) >= most:
-        x = keras.layers.Concatenate(name=f"{name}_part{part}")([x, *rest[:most - 1]])
-        rest, part = rest[most - 1:], part + 1
-    return keras.layers.Concatenate(name=name)([x, *rest])
-
-
 def conv(filters, kernel_size, name, activation=None, use_bias=True):
     return keras.layers.Conv2D(
         filters, kernel_size, padding="same", activation=activation, use_bias=use_bias, name=name

@@ -4,7 +4,6 @@ from keras_sr.layers import BicubicUpsample, PixelShuffle
 from keras_sr.models.common import (
     attention_layers,
     channel_attention,
-    concat,
     conv,
     global_fusion,
     shallow_features,
@@ -53,7 +52,7 @@ def build_fd_irb(
         chain, distilled = [h], []
         previous = h
         for k, (layer, sub) in enumerate(zip(layers, subs), start=1):
-            inp = h if k == 1 else concat(chain, f"block_u{u}_concat_{k}")
+            inp = h if k == 1 else keras.layers.Concatenate(name=f"block_u{u}_concat_{k}")(chain)
             # The identity is added before the ReLU, as published.
             out = keras.layers.Add(name=f"block_u{u}_identity_{k}")([layer(inp), previous])
             out = keras.layers.ReLU(name=f"block_u{u}_relu_{k}")(out)
@@ -62,8 +61,8 @@ def build_fd_irb(
             distilled.append(sub(h if k == 1 else out))
             chain.append(out)
             previous = out
-        distilled.append(last(concat(chain, f"block_u{u}_concat_{num_layers}")))
-        y = lff(concat(distilled, f"block_u{u}_concat_distilled"))
+        distilled.append(last(keras.layers.Concatenate(name=f"block_u{u}_concat_{num_layers}")(chain)))
+        y = lff(keras.layers.Concatenate(name=f"block_u{u}_concat_distilled")(distilled))
         if attention != "none":
             y = channel_attention(y, attention, squeeze, excite, "block", u)
         h = keras.layers.Add(name=f"block_u{u}_residual")([y, h])
