@@ -58,17 +58,18 @@ def xnnpack_partitions(model) -> dict:
     delegate_outputs = {int(t) for n in delegates for t in n["outputs"]}
     frontier = [int(t) for n in delegates for t in n["inputs"] if int(t) in producer]
     frontier += [t for t in graph_outputs if t not in delegate_outputs and t in producer]
-    outside, seen = [], set()
+    outside, seen = {}, set()  # node index -> node; tensors already walked
     while frontier:
         tensor = frontier.pop()
         if tensor in seen or tensor in delegate_outputs or tensor in graph_inputs:
             continue
         seen.add(tensor)
         node = producer.get(tensor)
-        if node is None or node["index"] in {n["index"] for n in outside}:
+        if node is None or node["index"] in outside:
             continue
-        outside.append(node)
+        outside[node["index"]] = node
         frontier.extend(int(t) for t in node["inputs"] if int(t) >= 0)
+    outside = list(outside.values())
     names = sorted({n["op_name"] for n in outside})
     undelegated = [f"{name} x{sum(n['op_name'] == name for n in outside)}" for name in names]
     return {
