@@ -32,7 +32,7 @@ def test_bicubic_skip_present_only_where_published(name, published):
 
 
 def test_names():
-    assert models.names() == ["fd_irb", "fd_irb_edge", "fd_irb_micro", "rdcab_recursive", "rdn", "split"]
+    assert models.names() == ["fd_irb", "fd_irb_edge", "fd_irb_micro", "fd_irb_realtime", "rdcab_recursive", "rdn", "split"]
 
 
 @pytest.mark.parametrize(
