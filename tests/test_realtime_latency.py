@@ -41,3 +41,29 @@ def test_main_times_the_given_files_in_one_run(tmp_path):
         assert row["ratio"] == pytest.approx(statistics.median(times[row["model"]])
                                              / statistics.median(times[row["reference"]]))
     assert "fd_irb_realtime_x4" in (tmp_path / "realtime_latency.md").read_text()
+
+
+def test_candidate_ratio_is_against_the_edge_file_of_the_same_scale():
+    times = {"fd_irb_edge_x4": [100.0], "fd_irb_edge_x2": [80.0], "F40 C4 U1 x4": [21.0], "F40 C4 U2 x2": [30.0]}
+    rows = {row["candidate"]: row for row in realtime_latency.candidate_rows(times)}
+    assert set(rows) == {"F40 C4 U1 x4", "F40 C4 U2 x2"}
+    assert rows["F40 C4 U1 x4"]["ratio"] == pytest.approx(0.21) and rows["F40 C4 U1 x4"]["meets_goal"]
+    assert rows["F40 C4 U2 x2"]["ratio"] == pytest.approx(0.375) and not rows["F40 C4 U2 x2"]["meets_goal"]
+
+
+def test_candidate_files_already_built_and_runnable_are_reused(tmp_path):
+    kept = presets.get("fd_irb_micro_x4").tflite.read_bytes()
+    for name in realtime_latency.CANDIDATES:
+        for scale in (4, 2):
+            (tmp_path / f"{name.replace(' ', '_')}_x{scale}.tflite").write_bytes(kept)
+    files = realtime_latency.candidate_files(tmp_path)
+    assert len(files) == 2 * len(realtime_latency.CANDIDATES)
+    assert all(path.read_bytes() == kept for path in files.values())
+
+
+def test_a_file_xnnpack_cannot_run_is_reported_not_timed(tmp_path):
+    good = presets.get("fd_irb_micro_x4").tflite
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2])
+    ok, refused = realtime_latency.runnable({"good": good, "bad": bad})
+    assert list(ok) == ["good"] and list(refused) == ["bad"]
