@@ -37,6 +37,13 @@ _FD_IRB_DEFAULTS = _builder_defaults(build_fd_irb)
 _FD_IRB_MINIMUMS = dict(num_features=2, growth_rate=2, num_layers=2, recursions=1, irb_features=1, distill_features=1)
 _FD_IRB_CHOICES = dict(attention=("contrast", "mean", "none"), tail=("irb", "direct"))
 
+
+def _fd_irb(description, **config):
+    """A registered fd_irb configuration: the builder's defaults with `config` over them."""
+    return ModelSpec(build_fd_irb, {**_FD_IRB_DEFAULTS, **config}, minimums=_FD_IRB_MINIMUMS, width_multiple=2,
+                     choices=_FD_IRB_CHOICES, description=description)
+
+
 _REGISTRY = {
     "rdn": ModelSpec(
         build_rdn,
@@ -60,47 +67,22 @@ _REGISTRY = {
         width_multiple=4,
         description="RDCAB-RecursiveSRNet with IMDN-style channel split",
     ),
-    "fd_irb": ModelSpec(
-        build_fd_irb,
-        _FD_IRB_DEFAULTS,
-        minimums=_FD_IRB_MINIMUMS,
-        width_multiple=2,
-        choices=_FD_IRB_CHOICES,
-        description="feature distillation + information refinement block at HR",
-    ),
+    "fd_irb": _fd_irb("feature distillation + information refinement block at HR"),
     # The edge network: the fd_irb configuration that won the equal-budget sweep
     # (benchmarks/edge_sweep.py) under 1M parameters and 100G Multi-Adds at x4, 320x180.
-    "fd_irb_edge": ModelSpec(
-        build_fd_irb,
-        {**_FD_IRB_DEFAULTS, "num_layers": 5, "recursions": 2, "attention": "mean", "tail": "direct"},
-        minimums=_FD_IRB_MINIMUMS,
-        width_multiple=2,
-        choices=_FD_IRB_CHOICES,
-        description="fd_irb reduced for edge boards: 5 dense layers, U=2, mean attention, no HR tail",
-    ),
+    "fd_irb_edge": _fd_irb("fd_irb reduced for edge boards: 5 dense layers, U=2, mean attention, no HR tail",
+                           num_layers=5, recursions=2, attention="mean", tail="direct"),
     # The micro-class network: the smallest fd_irb measured to fit a TFLM arena of 256 KB at a 24x24 LR
     # tile and 150 KB of flash at x4, int8 (benchmarks/results/micro_candidates.md).
-    "fd_irb_micro": ModelSpec(
-        build_fd_irb,
-        {**_FD_IRB_DEFAULTS, "num_features": 24, "growth_rate": 24, "num_layers": 4, "recursions": 2,
-         "attention": "mean", "tail": "direct"},
-        minimums=_FD_IRB_MINIMUMS,
-        width_multiple=2,
-        choices=_FD_IRB_CHOICES,
-        description="fd_irb for microcontrollers: 24 features, 4 dense layers, U=2, mean attention, no HR tail",
-    ),
+    "fd_irb_micro": _fd_irb("fd_irb for microcontrollers: 24 features, 4 dense layers, U=2, mean attention, no HR tail",
+                            num_features=24, growth_rate=24, num_layers=4, recursions=2, attention="mean",
+                            tail="direct"),
     # The real-time tier for phone video: the micro network's shape at 40 features with one pass of the
-    # shared block. Two passes measured 0.36x the edge network's int8 latency, over the tier's 1/3; one pass
-    # 0.21x (docs/networks.md).
-    "fd_irb_realtime": ModelSpec(
-        build_fd_irb,
-        {**_FD_IRB_DEFAULTS, "num_features": 40, "growth_rate": 40, "num_layers": 4, "recursions": 1,
-         "attention": "mean", "tail": "direct"},
-        minimums=_FD_IRB_MINIMUMS,
-        width_multiple=2,
-        choices=_FD_IRB_CHOICES,
-        description="fd_irb for real-time video: 40 features, 4 dense layers, U=1, mean attention, no HR tail",
-    ),
+    # shared block. Two passes measured 0.38x the edge network's int8 latency, over the tier's 1/3; one pass
+    # 0.21-0.23x (docs/networks.md, benchmarks/results/realtime_candidates.md).
+    "fd_irb_realtime": _fd_irb("fd_irb for real-time video: 40 features, 4 dense layers, U=1, mean attention, "
+                               "no HR tail", num_features=40, growth_rate=40, num_layers=4, recursions=1,
+                               attention="mean", tail="direct"),
 }
 
 
