@@ -12,8 +12,8 @@ metrics, stage config files) is read from its card's `.json`, the record
 
 Example:
     >>> from keras_sr import presets
-    >>> presets.names()
-    ['fd_irb_edge_x2', 'fd_irb_edge_x3', 'fd_irb_edge_x4', 'fd_irb_micro_x4', 'fd_irb_x4']
+    >>> presets.names()[:3]
+    ['fd_irb_edge_x2', 'fd_irb_edge_x3', 'fd_irb_edge_x4']
     >>> presets.get("fd_irb_edge_x4").psnr("Set5")  # int8, from the card
     31.54...
 """
@@ -41,6 +41,10 @@ _SHIPPED = {
                                            "arena under 256 KB at a 24x24 tile)"),
     "fd_irb_micro_x4": ("fd_irb_micro", 4, "the micro-class network at x4 for TFLite Micro boards (70 K parameters, "
                                            "arena under 256 KB at a 24x24 tile)"),
+    "fd_irb_realtime_x2": ("fd_irb_realtime", 2, "the real-time tier at x2 for phone video (under a third of the "
+                                                 "edge model's int8 latency; body from the x4 model)"),
+    "fd_irb_realtime_x4": ("fd_irb_realtime", 4, "the real-time tier at x4 for phone video (under a third of the "
+                                                 "edge model's int8 latency)"),
     "fd_irb_x4": ("fd_irb", 4, "the paper's FD & IRB network at x4 (15 layers from the edge weights)"),
 }
 # What `upscale` and `demo` use when no model is named: the edge network at the scale asked for.

@@ -9,11 +9,12 @@ from keras_sr.lite.delegation import check_one_partition, xnnpack_partitions
 
 
 @pytest.mark.parametrize("name", [n for n in presets.names() if not n.startswith("fd_irb_x")])
-def test_edge_and_micro_presets_run_in_one_xnnpack_partition(name):
+def test_edge_micro_and_realtime_presets_run_in_one_xnnpack_partition(name):
     report = xnnpack_partitions(presets.get(name).tflite)
     assert report == {"partitions": 1, "ops": report["ops"], "delegated_ops": report["ops"], "undelegated": [],
                       "one_partition": True}
-    assert report["ops"] > 50
+    # The whole graph was read: the smallest shipped one, the one-pass real-time network, has 48 ops.
+    assert report["ops"] >= 48
 
 
 def test_fd_irb_contrast_attention_leaves_int8_sqrt_outside_xnnpack():
