@@ -8,9 +8,9 @@ Issue 18's goal for the real-time tier: at x4 and at x2, its int8 latency for a 
 2 threads is at most a third of `fd_irb_edge`'s at the same scale, measured in the same run on the
 same machine. `--candidates` answers it before any training: each shape of `CANDIDATES` is
 built with fresh weights and converted to full int8 (calibrated on Set5 patches), since
-latency depends on the shape, not on the weight values. Every file is timed in turn, round after round (`pareto.measure_latency`), so a busy
-machine slows all of them alike and the ratios hold. Writes
-benchmarks/results/realtime_latency.{json,md} (or realtime_candidates.{json,md}).
+latency depends on the shape, not on the weight values. Every file is timed in turn, round
+after round (`pareto.measure_latency`), so a busy machine slows all of them alike and the
+ratios hold. Writes benchmarks/results/realtime_latency.{json,md} (or realtime_candidates.{json,md}).
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.model_card import cpu_name  # noqa: E402
 from benchmarks.pareto import INPUT_HW, THREADS, measure_latency  # noqa: E402
 from keras_sr import presets  # noqa: E402
+from keras_sr.fileio import write_bytes, write_text  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 GOAL_RATIO = 1 / 3
@@ -69,9 +70,7 @@ def candidate_files(folder, scales=(4, 2), calibration_samples=16, seeds=(0, 1, 
                 keras.utils.set_random_seed(seed)
                 model = models.build("fd_irb", scale, growth_rate=config["num_features"], attention="mean",
                                      tail="direct", **config)
-                partial = path.with_suffix(".partial")
-                partial.write_bytes(convert_model(model, precision="int8", calibration=patches))
-                partial.replace(path)
+                write_bytes(path, convert_model(model, precision="int8", calibration=patches))
     return files
 
 
@@ -153,6 +152,30 @@ def table(result):
     return "\n".join(lines) + "\n"
 
 
+def candidate_table(result):
+    lines = [
+        f"Fresh weights, full int8 (calibrated on Set5 patches), {INPUT_HW[1]}x{INPUT_HW[0]} input, {THREADS} "
+        f"threads, LiteRT + XNNPACK, {result['rounds']} rounds timed in turn with the shipped edge files. "
+        f"{result['machine']}, {result['date']}. `{result['command']}`",
+        "",
+        "| candidate | int8 ms | latency / edge | goal ≤ 1/3 |",
+        "|---|---:|---:|---|",
+    ]
+    for row in result["rows"]:
+        lines.append(f"| {row['candidate']} | {row['ms']:.1f} | {row['ratio']:.2f} | "
+                     f"{'met' if row['meets_goal'] else 'missed'} |")
+    lines += [f"| {name} | — | — | not timed: {why} |" for name, why in result["refused"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(output_dir, stem, result, text):
+    """`stem`.json and `stem`.md in `output_dir`, each written whole or not at all; the table printed."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_text(output_dir / f"{stem}.json", json.dumps(result, indent=2) + "\n")
+    write_text(output_dir / f"{stem}.md", text)
+    print(text)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=parse_file, action="append", default=[], metavar="NAME=PATH",
@@ -189,11 +212,7 @@ def main(argv=None):
         "times_ms": times,
         "rows": summarize(times),
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "realtime_latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = table(result)
-    (args.output_dir / "realtime_latency.md").write_text(text)
-    print(text)
+    write_results(args.output_dir, "realtime_latency", result, table(result))
     return 0
 
 
@@ -206,17 +225,7 @@ def main_candidates(args):
     result = {"machine": f"{cpu_name()}, 2 threads", "date": datetime.date.today().isoformat(),
               "command": "python benchmarks/realtime_latency.py --candidates", "rounds": args.rounds,
               "times_ms": times, "rows": candidate_rows(times), "refused": refused}
-    lines = [f"Fresh weights, full int8 (calibrated on Set5 patches), {INPUT_HW[1]}x{INPUT_HW[0]} input, {THREADS} "
-             f"threads, LiteRT + XNNPACK, {args.rounds} rounds timed in turn with the shipped edge files. "
-             f"{result['machine']}, {result['date']}. `{result['command']}`", "",
-             "| candidate | int8 ms | latency / edge | goal ≤ 1/3 |", "|---|---:|---:|---|"]
-    lines += [f"| {row['candidate']} | {row['ms']:.1f} | {row['ratio']:.2f} | {'met' if row['meets_goal'] else 'missed'} |"
-              for row in result["rows"]]
-    lines += [f"| {name} | — | — | not timed: {why} |" for name, why in refused.items()]
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "realtime_candidates.json").write_text(json.dumps(result, indent=2) + "\n")
-    (args.output_dir / "realtime_candidates.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results(args.output_dir, "realtime_candidates", result, candidate_table(result))
     return 0
 
 
