@@ -99,8 +99,8 @@ def test_weights_path_and_tflite_path_take_the_same_arguments():
         == pretrained.tflite_path(name="fd_irb_edge", scale=4) == presets.get("fd_irb_edge_x4").tflite
     with pytest.raises(ValueError, match="is x4. Received: scale=2"):
         pretrained.weights_path("fd_irb_edge_x4", 2)
-    with pytest.raises(FileNotFoundError, match="fd_irb_x3_int8.tflite"):
-        pretrained.tflite_path("fd_irb", 3)
+    with pytest.raises(FileNotFoundError, match="fd_irb_realtime_x3_int8.tflite"):
+        pretrained.tflite_path("fd_irb_realtime", 3)
 
 
 @pytest.mark.parametrize("call", [lambda: pretrained.tflite_path(3), lambda: pretrained.tflite_path(3, name="fd_irb_edge"),
