@@ -46,6 +46,7 @@ _SHIPPED = {
     "fd_irb_realtime_x4": ("fd_irb_realtime", 4, "the real-time tier at x4 for phone video (under a third of the "
                                                  "edge model's int8 latency)"),
     "fd_irb_x2": ("fd_irb", 2, "the paper's FD & IRB network at x2 (15 layers from the edge weights)"),
+    "fd_irb_x3": ("fd_irb", 3, "the paper's FD & IRB network at x3 (15 layers from the edge weights)"),
     "fd_irb_x4": ("fd_irb", 4, "the paper's FD & IRB network at x4 (15 layers from the edge weights)"),
 }
 # What `upscale` and `demo` use when no model is named: the edge network at the scale asked for.
