@@ -50,6 +50,8 @@ PAPER_RELATIVE = {"fd_irb_edge": "fd_irb"}
 
 
 CARD_INPUT_HW = (180, 320)  # (height, width): 1280x720 out at x4
+# How a card times its int8 file: `measure` and `retime` alike.
+CARD_TIMING = dict(num_threads=2, input_hw=CARD_INPUT_HW, runs=10, warmup=2)
 # The micro-class goals (issue 14): TFLM arena and flash of the int8 file, Set5 PSNR through TFLM
 # above FSRCNN (quoted: Dong et al. 2016, "Accelerating the Super-Resolution Convolutional Neural
 # Network", Set5 Y-PSNR) and above bicubic by MICRO_BICUBIC_MARGIN_DB.
@@ -80,6 +82,11 @@ def cpu_name():
 
 
 # --------------------------------------------------------------------------- portable paths
+
+
+def machine():
+    """The card's machine line: CPU model and core count."""
+    return f"{cpu_name()}, {os.cpu_count()} cores"
 
 
 def portable_command(text):
@@ -176,8 +183,7 @@ def measure(name, scale, weights, tflite, data_root):
     model, meta = checkpoints.load_model(weights)
     float_scores = evaluate(model, scale, eval=DATASETS, data_root=data_root)
     bicubic_scores = evaluate("bicubic", scale, eval=DATASETS, data_root=data_root)
-    int8 = benchmark(tflite, num_threads=2, input_hw=CARD_INPUT_HW, runs=10, warmup=2, eval=list(DATASETS),
-                     data_root=data_root)
+    int8 = benchmark(tflite, **CARD_TIMING, eval=list(DATASETS), data_root=data_root)
     return {
         "model": name,
         "scale": scale,
@@ -197,7 +203,7 @@ def measure(name, scale, weights, tflite, data_root):
         "int8_peak_rss_mb": int8.get("peak_rss_mb"),
         "metric": float_scores["metric"],
         "bicubic_note": bicubic_scores.get("bicubic"),
-        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "paper": _paper_row(name, scale),
         "date": date.today().isoformat(),
     }
@@ -388,10 +394,9 @@ def retime(card_path, stages_note=None):
 
     card_path = Path(card_path)
     card = json.loads(card_path.read_text())
-    timing = benchmark(card_path.parent / card["files"]["tflite"], num_threads=2, input_hw=CARD_INPUT_HW, runs=10,
-                       warmup=2)
+    timing = benchmark(card_path.parent / card["files"]["tflite"], **CARD_TIMING)
     card["int8_latency_ms_320x180_2_threads"] = timing["latency_ms"]
-    card["machine"] = f"{cpu_name()}, {os.cpu_count()} cores"
+    card["machine"] = machine()
     if stages_note is not None:
         card["stages_note"] = stages_note
     return write_card(portable(card), card_path.parent)
