@@ -21,6 +21,7 @@ COMMANDS = {
     "upscale": "upscale image files with a preset, a .tflite file or Keras weights",
     "presets": "list the shipped models with their parameters, Multi-Adds and card PSNR",
     "prepare": "write a folder of HR images as an (LR, HR) .h5 file",
+    "teach": "add a teacher network's outputs to an .h5 training file (for distillation)",
     "train": "train a network on random LR/HR patches (resumable run folder)",
     "optimize": "prune and/or quantization-aware-train trained weights (resumable run folder)",
     "convert": "Keras weights -> a verified .tflite file (float32 down to full int8)",

@@ -39,6 +39,9 @@ def build_parser():
                         help=f"fraction of the epochs for the step drop, in (0, 1] (default {d['lr_drop_at']})")
     parser.add_argument("--warmup-steps", type=int, metavar="N", help="linear warm-up steps (default 0)")
     parser.add_argument("--loss", choices=LOSSES, help="l1 (default) or l2")
+    parser.add_argument("--teacher-weight", type=float, metavar="W",
+                        help="distillation: the loss is (1 - W) loss(HR) + W loss(teacher's output), W in [0, 1]; "
+                             "--train must hold a teacher's outputs (keras-sr teach) (default 0: no teacher)")
     flags.add_checkpoint_every(parser, "epoch", d["checkpoint_every_epochs"])
     parser.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: the default one)")
     parser.add_argument("--mixed-precision", nargs="?", const="auto", choices=(*MIXED_PRECISIONS, "auto"),

@@ -102,14 +102,17 @@ def skipped_items_message(kept: int, total: int, patch_size: int, scale: int) ->
             f"(--patch-size {patch_size} at x{scale})")
 
 
-def make_patch_dataset(source, patch_size, batch_size, seed, start_sample=0, augment=True, indices=None):
+def make_patch_dataset(source, patch_size, batch_size, seed, start_sample=0, augment=True, indices=None,
+                       teacher=False):
     """Endless batches of random (lr, hr) float32 patches in [0, 1], resumable by sample index.
 
     With K = len(indices) items (default: every pair), sample g (0, 1, 2, ...) is item
     `indices[perm(seed, g // K)[g % K]]`, cropped and flipped by a generator seeded with
     (seed, g); the dataset starts at `start_sample`, so restarting at `samples_seen`
     continues the same stream. Reads use `read_train_patch` (the same crops and
-    augmentations as `make_train_dataset`).
+    augmentations as `make_train_dataset`). With `teacher`, the target holds 6 channels: the
+    HR, then the teacher's output under the same patch (`keras_sr.teach`); the crops and
+    flips are the same as without it.
     """
     indices = np.arange(len(source)) if indices is None else np.asarray(indices, np.int64)
     n = len(indices)
@@ -125,13 +128,14 @@ def make_patch_dataset(source, patch_size, batch_size, seed, start_sample=0, aug
         g = int(g)
         i = int(order(g // n)[g % n])
         rng = np.random.default_rng([seed, 0, g])
-        return read_train_patch(source, i, patch_size, rng, augment)
+        arrays = read_train_patch(source, i, patch_size, rng, augment, teacher=teacher)
+        return (arrays[0], np.concatenate(arrays[1:], axis=-1)) if teacher else arrays
 
     def tf_read(g):
-        lr, hr = tf.numpy_function(read, [g], [tf.uint8, tf.uint8], stateful=False)
+        lr, target = tf.numpy_function(read, [g], [tf.uint8, tf.uint8], stateful=False)
         lr.set_shape((patch_size, patch_size, 3))
-        hr.set_shape((hr_size, hr_size, 3))
-        return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
+        target.set_shape((hr_size, hr_size, 6 if teacher else 3))
+        return tf.cast(lr, tf.float32) / 255.0, tf.cast(target, tf.float32) / 255.0
 
     ds = tf.data.Dataset.counter(start=int(start_sample), dtype=tf.int64)
     ds = ds.map(tf_read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -142,23 +146,26 @@ def make_patch_dataset(source, patch_size, batch_size, seed, start_sample=0, aug
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
-def _augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator):
+def _augment(arrays, rng: np.random.Generator):
+    """The same random flips and rotation of every array (LR, HR and the teacher's output)."""
     hflip, vflip, rot = rng.integers(0, 2, size=3)
     if hflip:
-        lr, hr = lr[:, ::-1], hr[:, ::-1]
+        arrays = [a[:, ::-1] for a in arrays]
     if vflip:
-        lr, hr = lr[::-1], hr[::-1]
+        arrays = [a[::-1] for a in arrays]
     if rot:
-        lr, hr = np.rot90(lr), np.rot90(hr)
-    return lr, hr
+        arrays = [np.rot90(a) for a in arrays]
+    return arrays
 
 
 def read_train_patch(
-    source: PairSource, i: int, patch_size: int, rng: np.random.Generator, augment: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
+    source: PairSource, i: int, patch_size: int, rng: np.random.Generator, augment: bool = True,
+    teacher: bool = False,
+) -> tuple[np.ndarray, ...]:
     """One random aligned (lr, hr) uint8 patch of pair `i`, optionally flipped/rotated.
 
-    Returns arrays of shapes (p, p, 3) and (p * scale, p * scale, 3). Raises
+    Returns arrays of shapes (p, p, 3) and (p * scale, p * scale, 3), and with `teacher`
+    a third, the teacher's output under the same patch (`keras_sr.teach`). Raises
     ValueError naming the image when it is smaller than the patch.
     """
     h, w = source.lr_shape(i)
@@ -166,10 +173,12 @@ def read_train_patch(
         raise ValueError(_too_small(source, i, (h, w), patch_size))
     top = int(rng.integers(0, h - patch_size + 1))
     left = int(rng.integers(0, w - patch_size + 1))
-    lr, hr = source.read_patch(i, top, left, patch_size)
+    arrays = list(source.read_patch(i, top, left, patch_size))
+    if teacher:
+        arrays.append(source.read_teacher_patch(i, top, left, patch_size))
     if augment:
-        lr, hr = _augment(lr, hr, rng)
-    return np.ascontiguousarray(lr), np.ascontiguousarray(hr)
+        arrays = _augment(arrays, rng)
+    return tuple(np.ascontiguousarray(a) for a in arrays)
 
 
 def make_train_dataset(

@@ -36,6 +36,8 @@ class PairSource:
 
     path: Path
     scale: int
+    #: True when the source also holds a teacher's outputs (`keras_sr.teach`; HDF5 files only).
+    has_teacher: bool = False
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -147,6 +149,13 @@ class H5PairSource(PairSource):
             names = f.get("names")
             if isinstance(names, h5py.Dataset) and names.shape == (len(self._keys),):
                 self._names = [n.decode() if isinstance(n, bytes) else str(n) for n in names[()]]
+            teacher = f.get("teacher")
+            self.has_teacher = isinstance(teacher, h5py.Group)
+            if self.has_teacher and set(teacher.keys()) != set(lr_keys):
+                raise ValueError(
+                    f"HDF5 file '{self.path}': group 'teacher' holds {len(teacher.keys())} items where 'lr' holds "
+                    f"{len(lr_keys)}; remake it with keras-sr teach."
+                )
             self._check_item(f, 0)
 
     def _check_item(self, f, i: int) -> None:
@@ -164,6 +173,11 @@ class H5PairSource(PairSource):
                 f"{self.describe(i)} does not match `scale`={s}: HR is {_hw(hr.shape)} and "
                 f"LR is {_hw(lr.shape)} (HxW); for scale={s} the HR must be "
                 f"{lr.shape[0] * s}x{lr.shape[1] * s}."
+            )
+        if self.has_teacher and f["teacher"][key].shape != hr.shape:
+            raise ValueError(
+                f"{self.describe(i)}: the teacher's output 'teacher/{key}' is {_hw(f['teacher'][key].shape)}, "
+                f"not the HR's {_hw(hr.shape)} (HxW)."
             )
 
     def _f(self):
@@ -184,6 +198,10 @@ class H5PairSource(PairSource):
 
     def describe(self, i) -> str:
         return f"HDF5 file '{self.path}' item '{self._keys[i]}'"
+
+    def key(self, i) -> str:
+        """The dataset name of item `i` in the groups `lr`, `hr` (and `teacher`)."""
+        return self._keys[self._index(i)]
 
     def lr_shape(self, i) -> tuple[int, int]:
         return tuple(self._f()["lr"][self._keys[self._index(i)]].shape[:2])
@@ -206,6 +224,14 @@ class H5PairSource(PairSource):
         lr = f["lr"][key][top : top + size, left : left + size]
         hr = f["hr"][key][top * s : (top + size) * s, left * s : (left + size) * s]
         return lr, hr
+
+    def read_teacher_patch(self, i, top: int, left: int, size: int) -> np.ndarray:
+        """The teacher's output under the LR patch at (`top`, `left`) of side `size` (`keras_sr.teach`)."""
+        if not self.has_teacher:
+            raise ValueError(f"HDF5 file '{self.path}' holds no teacher outputs (group 'teacher'); "
+                             "add them with keras-sr teach.")
+        key, s = self._keys[self._index(i)], self.scale
+        return self._f()["teacher"][key][top * s : (top + size) * s, left * s : (left + size) * s]
 
     def close(self) -> None:
         with self._lock:

@@ -36,6 +36,7 @@ TRAIN_DEFAULTS = dict(
     lr_drop_at=0.8,
     warmup_steps=0,
     loss="l1",
+    teacher_weight=0.0,
     checkpoint_every_epochs=1,
     seed=0,
     strategy="default",
@@ -115,6 +116,7 @@ def check_train_options(o):
     check_int(o["warmup_steps"], "warmup_steps", 0)
     check_choice(o["lr_schedule"], SCHEDULES, "lr_schedule")
     check_choice(o["loss"], LOSSES, "loss")
+    check_number(o["teacher_weight"], "teacher_weight", 0, 1)
     check_choice(o["strategy"], STRATEGIES, "strategy")
     check_choice(o["mixed_precision"], (False, *MIXED_PRECISIONS), "mixed_precision")
 

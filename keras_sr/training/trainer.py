@@ -88,12 +88,27 @@ def _resolve_mixed_precision(value):
     return value
 
 
-def compile_for_training(net, learning_rate, loss="l1", mixed_precision=False, jit_compile=False):
+def distillation_loss(loss="l1", teacher_weight=0.0):
+    """The training loss on a target of 3 channels (the HR) or, with `teacher_weight` W > 0, of 6 (the
+    HR, then a teacher's output under the same patch): (1 - W) loss(HR) + W loss(teacher)."""
+    pixel_loss = keras.losses.mean_absolute_error if loss == "l1" else keras.losses.mean_squared_error
+    if not teacher_weight:
+        return keras.losses.MeanAbsoluteError() if loss == "l1" else keras.losses.MeanSquaredError()
+    w = float(teacher_weight)
+
+    def loss_fn(target, output):
+        return (1.0 - w) * pixel_loss(target[..., :3], output) + w * pixel_loss(target[..., 3:], output)
+
+    return loss_fn
+
+
+def compile_for_training(net, learning_rate, loss="l1", mixed_precision=False, jit_compile=False, teacher_weight=0.0):
     """The compiled model that `fit` trains for `net`, and its Adam optimizer.
 
     Under a mixed policy (`net` built while it is set) a weightless float32 layer ends the
     model, so the loss is computed in float32, and float16 gets loss scaling (bfloat16 has
     float32's range and needs none). `net` itself stays uncompiled under a mixed policy.
+    `teacher_weight`: see `distillation_loss`.
     """
     fit_model = net
     if mixed_precision:
@@ -102,8 +117,7 @@ def compile_for_training(net, learning_rate, loss="l1", mixed_precision=False, j
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     if mixed_precision == "float16":
         optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-    loss_fn = keras.losses.MeanAbsoluteError() if loss == "l1" else keras.losses.MeanSquaredError()
-    fit_model.compile(optimizer=optimizer, loss=loss_fn, jit_compile=jit_compile)
+    fit_model.compile(optimizer=optimizer, loss=distillation_loss(loss, teacher_weight), jit_compile=jit_compile)
     return fit_model, optimizer
 
 
@@ -240,6 +254,10 @@ def train(
     check_train_options(o)
 
     source = open_pairs(train, scale)  # FileNotFoundError / ValueError name the path
+    if o["teacher_weight"] and not source.has_teacher:
+        raise ValueError(f"`teacher_weight`={o['teacher_weight']} needs a teacher's outputs in `train`, but "
+                         f"'{source.path}' holds none (no group 'teacher'). Add them with keras-sr teach "
+                         f"--teacher PRESET --train {source.path} -o FILE.h5, and train on FILE.h5.")
     kept = fitting_items(source, o["patch_size"], scale)
     eval_path = resolve_eval(eval, scale, data_root) if eval is not None else None
     eval_source = open_pairs(eval_path, scale) if eval_path is not None else None
@@ -303,7 +321,7 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
         with strategy.scope():
             net = models.build(name, scale, **resolved)
             fit_model, optimizer = compile_for_training(net, schedule, o["loss"], o["mixed_precision"],
-                                                        bool(o["jit_compile"]))
+                                                        bool(o["jit_compile"]), o["teacher_weight"])
             optimizer.build(net.trainable_variables)
         evaluator = None
         if eval_source is not None:
@@ -322,7 +340,8 @@ def _run(name, scale, resolved, source, kept, eval_source, folder, saved, o, cha
         phase = Phase(
             "train", net, optimizer, fit_model=fit_model, batch_size=o["batch_size"], ckpt_dir=ckpt_dir,
             dataset=lambda start: make_patch_dataset(source, o["patch_size"], o["batch_size"], o["seed"],
-                                                     start_sample=start, indices=kept),
+                                                     start_sample=start, indices=kept,
+                                                     teacher=bool(o["teacher_weight"])),
             epochs=o["epochs"], period=o["steps_per_epoch"], checkpoint_every=o["checkpoint_every_epochs"],
             learning_rate=schedule, evaluate=evaluator, best_weights="best.weights.h5",
             last_weights="last.weights.h5", meta=meta, best_meta=best_meta, chief=chief,
