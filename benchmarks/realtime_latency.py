@@ -45,6 +45,10 @@ CANDIDATES = {
     "F40 C4 U2": dict(num_features=40, num_layers=4, recursions=2),
     "F40 C4 U1": dict(num_features=40, num_layers=4, recursions=1),
     "F48 C4 U1": dict(num_features=48, num_layers=4, recursions=1),
+    "F48 C5 U1": dict(num_features=48, num_layers=5, recursions=1),
+    "F48 C6 U1": dict(num_features=48, num_layers=6, recursions=1),
+    "F64 C4 U1": dict(num_features=64, num_layers=4, recursions=1),
+    "F32 C6 U2": dict(num_features=32, num_layers=6, recursions=2),
 }
 
 
