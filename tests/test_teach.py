@@ -118,3 +118,10 @@ def test_train_with_a_teacher_weight(taught, train_file, hr_images, tmp_path):
                    teacher_weight=0.5, **FAST)
     assert result["status"] == "finished" and np.isfinite(result["history"][-1]["loss"])
     assert json.loads((tmp_path / "run" / "config.json").read_text())["options"]["teacher_weight"] == 0.5
+
+
+def test_teach_names_the_missing_flags(capsys):
+    from keras_sr.cli import main
+
+    assert main(["teach", "--train", "x.h5"]) == 2
+    assert "the following arguments are required: --teacher, -o/--output" in capsys.readouterr().err

@@ -49,6 +49,7 @@ __all__ = [
     "add_seed",
     "add_config_file",
     "parse_set_options",
+    "require",
     "parse_wxh",
 ]
 
@@ -106,6 +107,15 @@ def deprecated(parser, old, new, dest, flag_value=None, **kwargs):
 
 
 # --------------------------------------------------------------------------- values
+
+
+def require(parser, *flags):
+    """Exit 2, as argparse does for required flags, naming each `(flag, value)` whose value is missing.
+
+    Flags that a `--config` file may supply are checked here, after it is read, not by argparse."""
+    missing = [flag for flag, value in flags if value is None or (not value and value != 0)]
+    if missing:
+        parser.error(f"the following arguments are required: {', '.join(missing)}")
 
 
 def parse_set_options(items):

@@ -46,9 +46,7 @@ def run(args, parser):
     from keras_sr.training.runconfig import apply_config_file
 
     apply_config_file(args, parser)
-    missing = [flag for flag, value in (("--weights", args.weights), ("-o/--output", args.output)) if not value]
-    if missing:
-        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    common.require(parser, ("--weights", args.weights), ("-o/--output", args.output))
     if args.io != "float32" and args.precision != "int8":
         parser.error(f"--io {args.io} needs --int8; a {args.precision} model takes and returns float32.")
     if args.precision != "int8" and (args.calibration is not None or args.calibration_samples is not None):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from keras_sr.cli import _run_flags as flags
-from keras_sr.cli.common import UsageError, positive_int, run_main
+from keras_sr.cli.common import UsageError, positive_int, require, run_main
 
 __all__ = ["build_parser", "run", "main"]
 
@@ -51,10 +51,8 @@ def run(args, parser) -> int:
     from keras_sr.training.options import OPTIMIZE_DEFAULTS, parse_m_by_n
 
     command_line = flags.start(args, parser)
-    missing = [flag for flag, value in (("--weights", args.weights), ("--train", args.train), ("--eval", args.eval),
-                                        ("--steps", args.steps), ("--output-dir", args.output_dir)) if value is None]
-    if missing:
-        raise UsageError(f"the following arguments are required: {', '.join(missing)}")
+    require(parser, ("--weights", args.weights), ("--train", args.train), ("--eval", args.eval),
+            ("--steps", args.steps), ("--output-dir", args.output_dir))
     if not (args.prune or args.qat):
         raise UsageError("nothing to do: pass --prune, --qat or both (prune, then pruning-preserving QAT)")
     if not args.prune and (args.sparsity is not None or args.schedule is not None or args.m_by_n is not None):

@@ -34,10 +34,7 @@ def run(args, parser):
     from keras_sr.training.runconfig import apply_config_file
 
     apply_config_file(args, parser)
-    missing = [flag for flag, value in (("--images-dir", args.images_dir), ("-o/--output", args.output),
-                                        ("--scale", args.scale)) if not value]
-    if missing:
-        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    common.require(parser, ("--images-dir", args.images_dir), ("-o/--output", args.output), ("--scale", args.scale))
     from keras_sr.prepare import prepare
 
     n = prepare(args.images_dir, args.output, args.scale, kind=args.kind, force=args.force,

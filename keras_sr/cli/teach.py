@@ -26,10 +26,7 @@ def run(args, parser):
     from keras_sr.training.runconfig import apply_config_file
 
     apply_config_file(args, parser)
-    missing = [flag for flag, value in (("--teacher", args.teacher), ("--train", args.train),
-                                        ("-o/--output", args.output)) if not value]
-    if missing:
-        parser.error(f"the following arguments are required: {', '.join(missing)}")
+    common.require(parser, ("--teacher", args.teacher), ("--train", args.train), ("-o/--output", args.output))
     from keras_sr.teach import add_teacher_outputs
 
     n = add_teacher_outputs(args.train, args.teacher, args.output, force=args.force,

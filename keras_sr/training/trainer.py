@@ -172,7 +172,7 @@ def train(
         callbacks: extra Keras callbacks (run after the run's own ones).
         command_line: recorded in config.json.
         **options: the keys of `TRAIN_DEFAULTS` (epochs, steps_per_epoch, batch_size,
-            patch_size, lr, lr_schedule, lr_drop_at, warmup_steps, loss,
+            patch_size, lr, lr_schedule, lr_drop_at, warmup_steps, loss, teacher_weight,
             checkpoint_every_epochs, seed, strategy, mixed_precision, eval_max_images,
             jit_compile); None = default (or, with `resume`, the run's value).
 
