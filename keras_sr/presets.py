@@ -42,9 +42,9 @@ _SHIPPED = {
     "fd_irb_micro_x4": ("fd_irb_micro", 4, "the micro-class network at x4 for TFLite Micro boards (70 K parameters, "
                                            "arena under 256 KB at a 24x24 tile)"),
     "fd_irb_realtime_x2": ("fd_irb_realtime", 2, "the real-time tier at x2 for phone video (under a third of the "
-                                                 "edge model's int8 latency; body from the x4 model)"),
+                                                 "edge model's int8 latency; F40 C4 U1, body from its x4 run)"),
     "fd_irb_realtime_x4": ("fd_irb_realtime", 4, "the real-time tier at x4 for phone video (under a third of the "
-                                                 "edge model's int8 latency)"),
+                                                 "edge model's int8 latency; F48 C3 U2, two passes)"),
     "fd_irb_x2": ("fd_irb", 2, "the paper's FD & IRB network at x2 (15 layers from the edge weights)"),
     "fd_irb_x3": ("fd_irb", 3, "the paper's FD & IRB network at x3 (15 layers from the edge weights)"),
     "fd_irb_x4": ("fd_irb", 4, "the paper's FD & IRB network at x4 (15 layers from the edge weights)"),

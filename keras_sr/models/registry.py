@@ -79,7 +79,8 @@ _REGISTRY = {
                             tail="direct"),
     # The real-time tier for phone video: the micro network's shape at 40 features with one pass of the
     # shared block. Two passes measured 0.38x the edge network's int8 latency, over the tier's 1/3; one pass
-    # 0.21-0.23x (docs/networks.md, benchmarks/results/realtime_candidates.md).
+    # 0.21-0.23x (docs/networks.md, benchmarks/results/realtime_candidates.md). This default is the x2
+    # preset's shape; the x4 preset is F48 C3 U2 (num_features=48, num_layers=3, recursions=2), as its card says.
     "fd_irb_realtime": _fd_irb("fd_irb for real-time video: 40 features, 4 dense layers, U=1, mean attention, "
                                "no HR tail", num_features=40, growth_rate=40, num_layers=4, recursions=1,
                                attention="mean", tail="direct"),
