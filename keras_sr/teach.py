@@ -18,27 +18,28 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_sr.data.sources import TEACHER_GROUP
 from keras_sr.fileio import atomic_output
 
 __all__ = ["TEACHER_GROUP", "load_teacher", "add_teacher_outputs"]
 
-#: The HDF5 group that holds the teacher's outputs, one dataset per item (the `hr` group's keys).
-TEACHER_GROUP = "teacher"
-
 
 def load_teacher(teacher, scale):
-    """(Keras model, description) for `teacher`: a preset name (its Keras weights) or a weights file."""
+    """The Keras model `teacher` names: a preset (its Keras weights) or a weights file, at `scale`."""
     from keras_sr import presets
     from keras_sr.checkpoints import load_model
 
-    weights = presets.get(teacher).weights if presets.is_preset(str(teacher)) else Path(teacher)
-    if not presets.is_preset(str(teacher)) and not weights.is_file():
+    if presets.is_preset(str(teacher)):
+        weights = presets.get(str(teacher)).weights
+    elif Path(teacher).is_file():
+        weights = Path(teacher)
+    else:
         raise FileNotFoundError(f"`teacher` must be a preset name ({', '.join(presets.names())}) or a Keras "
                                 f"weights file. Received: teacher={str(teacher)!r}, which is neither.")
     model, meta = load_model(weights)
     if meta["scale"] != scale:
         raise ValueError(f"`teacher` {str(teacher)!r} upscales x{meta['scale']}, but the training file is x{scale}.")
-    return model, f"{meta['model']} x{meta['scale']} ({teacher})"
+    return model
 
 
 def add_teacher_outputs(train, teacher, output, force=False, self_ensemble=False, quiet=False):
@@ -58,7 +59,7 @@ def add_teacher_outputs(train, teacher, output, force=False, self_ensemble=False
     import h5py
     from tqdm import tqdm
 
-    from keras_sr.data.sources import H5PairSource, open_pairs
+    from keras_sr.data.sources import open_pairs
     from keras_sr.scoring import keras_predictor, super_resolve
 
     train, output = Path(train), Path(output)
@@ -73,10 +74,8 @@ def add_teacher_outputs(train, teacher, output, force=False, self_ensemble=False
         scale = f.attrs.get("scale")
     if scale is None:
         raise ValueError(f"`train` '{train}' records no `scale` attribute; make it with keras-sr prepare.")
-    source = open_pairs(train, int(scale))
-    assert isinstance(source, H5PairSource)
-    model, _ = load_teacher(teacher, source.scale)
-    predict = keras_predictor(model)
+    source = open_pairs(train, int(scale))  # an .h5 file, checked above: an H5PairSource
+    predict = keras_predictor(load_teacher(teacher, source.scale))
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(output, suffix=".h5") as tmp:
         with h5py.File(train, "r") as src, h5py.File(tmp, "w") as dst:

@@ -100,6 +100,10 @@ class PairSource:
         return f"{type(self).__name__}('{self.path}', scale={self.scale}, n={len(self)})"
 
 
+#: The HDF5 group of a teacher's outputs, one dataset per item under the `hr` group's keys (`keras_sr.teach`).
+TEACHER_GROUP = "teacher"
+
+
 def _hw(shape) -> str:
     return f"{shape[0]}x{shape[1]}"
 
@@ -149,7 +153,7 @@ class H5PairSource(PairSource):
             names = f.get("names")
             if isinstance(names, h5py.Dataset) and names.shape == (len(self._keys),):
                 self._names = [n.decode() if isinstance(n, bytes) else str(n) for n in names[()]]
-            teacher = f.get("teacher")
+            teacher = f.get(TEACHER_GROUP)
             self.has_teacher = isinstance(teacher, h5py.Group)
             if self.has_teacher and set(teacher.keys()) != set(lr_keys):
                 raise ValueError(
@@ -174,10 +178,10 @@ class H5PairSource(PairSource):
                 f"LR is {_hw(lr.shape)} (HxW); for scale={s} the HR must be "
                 f"{lr.shape[0] * s}x{lr.shape[1] * s}."
             )
-        if self.has_teacher and f["teacher"][key].shape != hr.shape:
+        if self.has_teacher and f[TEACHER_GROUP][key].shape != hr.shape:
             raise ValueError(
-                f"{self.describe(i)}: the teacher's output 'teacher/{key}' is {_hw(f['teacher'][key].shape)}, "
-                f"not the HR's {_hw(hr.shape)} (HxW)."
+                f"{self.describe(i)}: the teacher's output '{TEACHER_GROUP}/{key}' is "
+                f"{_hw(f[TEACHER_GROUP][key].shape)}, not the HR's {_hw(hr.shape)} (HxW)."
             )
 
     def _f(self):
@@ -220,18 +224,20 @@ class H5PairSource(PairSource):
         i = self._index(i)
         f = self._f()
         self._check_item(f, i)
-        key, s = self._keys[i], self.scale
+        key = self._keys[i]
         lr = f["lr"][key][top : top + size, left : left + size]
-        hr = f["hr"][key][top * s : (top + size) * s, left * s : (left + size) * s]
-        return lr, hr
+        return lr, self._hr_patch(f["hr"][key], top, left, size)
+
+    def _hr_patch(self, dataset, top, left, size):
+        s = self.scale
+        return dataset[top * s : (top + size) * s, left * s : (left + size) * s]
 
     def read_teacher_patch(self, i, top: int, left: int, size: int) -> np.ndarray:
         """The teacher's output under the LR patch at (`top`, `left`) of side `size` (`keras_sr.teach`)."""
         if not self.has_teacher:
             raise ValueError(f"HDF5 file '{self.path}' holds no teacher outputs (group 'teacher'); "
                              "add them with keras-sr teach.")
-        key, s = self._keys[self._index(i)], self.scale
-        return self._f()["teacher"][key][top * s : (top + size) * s, left * s : (left + size) * s]
+        return self._hr_patch(self._f()[TEACHER_GROUP][self._keys[self._index(i)]], top, left, size)
 
     def close(self) -> None:
         with self._lock:

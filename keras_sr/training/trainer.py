@@ -91,9 +91,9 @@ def _resolve_mixed_precision(value):
 def distillation_loss(loss="l1", teacher_weight=0.0):
     """The training loss on a target of 3 channels (the HR) or, with `teacher_weight` W > 0, of 6 (the
     HR, then a teacher's output under the same patch): (1 - W) loss(HR) + W loss(teacher)."""
-    pixel_loss = keras.losses.mean_absolute_error if loss == "l1" else keras.losses.mean_squared_error
     if not teacher_weight:
         return keras.losses.MeanAbsoluteError() if loss == "l1" else keras.losses.MeanSquaredError()
+    pixel_loss = keras.losses.mean_absolute_error if loss == "l1" else keras.losses.mean_squared_error
     w = float(teacher_weight)
 
     def loss_fn(target, output):
